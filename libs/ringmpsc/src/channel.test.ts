@@ -13,8 +13,8 @@ describe('Channel', () => {
     const perProducer = 50_000;
     const channel = new Channel<Item>({ ringBits: 10, maxProducers: 8, maxConsumePerRing: 300 });
     const producers = Array.from({ length: producersCount }, () => channel.register());
-    const nextSeq = new Array<number>(producersCount).fill(0);
-    const expectedNext = new Array<number>(producersCount).fill(0);
+    const nextSeq = Array.from({ length: producersCount }, () => 0);
+    const expectedNext = Array.from({ length: producersCount }, () => 0);
     let sum = 0;
     let count = 0;
     const check = (item: Item): void => {
@@ -40,7 +40,7 @@ describe('Channel', () => {
     channel.consumeAll(check);
     expect(count).toBe(producersCount * perProducer);
     expect(sum).toBe(producersCount * ((perProducer * (perProducer - 1)) / 2));
-    expect(expectedNext).toEqual(new Array(producersCount).fill(perProducer));
+    expect(expectedNext).toEqual(Array.from({ length: producersCount }, () => perProducer));
   });
 
   it('is fair: a full ring cannot starve the others (per-ring cap per turn)', () => {
@@ -109,7 +109,7 @@ describe('Channel', () => {
     expect(channel.isFullyDrained()).toBe(false);
     const got: number[] = [];
     expect(channel.drainAll((n) => got.push(n))).toBe(3);
-    expect(got.sort()).toEqual([1, 2, 3]);
+    expect(got.toSorted()).toEqual([1, 2, 3]);
     expect(channel.isFullyDrained()).toBe(true);
   });
 

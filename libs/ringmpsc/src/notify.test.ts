@@ -137,7 +137,7 @@ describe('Notify: no lost wake-up under random interleavings', () => {
           const data = new Notify();
           const received: number[] = [];
           const total = producers * perProducer;
-          const finished = new Array<boolean>(producers).fill(false);
+          const finished = Array.from({ length: producers }, () => false);
 
           const producerTasks = Array.from({ length: producers }, async (_, p) => {
             for (let i = 0; i < perProducer; i++) {

@@ -212,7 +212,7 @@ describe('Ring config validation', () => {
   ])('rejects %o naming the field', (config, field, message) => {
     let error: unknown;
     try {
-      new Ring<number>(config);
+      expect(new Ring<number>(config)).toBeUndefined();
     } catch (caught) {
       error = caught;
     }
