@@ -140,6 +140,11 @@ export class SharedChannel {
     return this.consumeAll(handler);
   }
 
+  private hasData(): boolean {
+    for (const consumer of this.consumers) if (!consumer.isEmpty) return true;
+    return false;
+  }
+
   /** Closed, every producer closed its side, and nothing is left in any ring. */
   isFullyDrained(): boolean {
     if (!this.isClosed) return false;
@@ -147,12 +152,16 @@ export class SharedChannel {
     return true;
   }
 
-  private hasData(): boolean {
-    for (const consumer of this.consumers) if (!consumer.isEmpty) return true;
-    return false;
+  /** No ring holds a published, unconsumed record. */
+  isEmpty(): boolean {
+    return !this.hasData();
   }
 
-  private allProducersClosed(): boolean {
+  /**
+   * Every registered producer closed its side. Check this before isEmpty(): a producer
+   * publishes its last records before it sets its closed flag.
+   */
+  allProducersClosed(): boolean {
     if (this.consumers.length === 0) return false;
     for (const consumer of this.consumers) if (!consumer.isProducerClosed) return false;
     return true;

@@ -76,7 +76,7 @@ export class SharedNotify {
           observed,
           Number.isFinite(remaining) ? remaining : undefined,
         );
-        if (result.async) await result.value;
+        if (result.async) await keepingAlive(result.value, remaining);
       } finally {
         Atomics.sub(words, this.waitersIndex, 1);
       }
@@ -85,3 +85,23 @@ export class SharedNotify {
     }
   }
 }
+
+/** Longest delay setTimeout accepts; longer waits re-check and wait again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A pending Atomics.waitAsync does not keep Node's event loop alive: a thread whose only work
+ * is waiting would exit mid-wait (a worker with "unsettled top-level await", code 13). A ref'd
+ * timer for the length of the wait keeps the thread alive; it is one timer per wait, never
+ * per record.
+ */
+async function keepingAlive<T>(waiting: Promise<T>, remainingMs: number): Promise<T> {
+  const keepAlive = setTimeout(noop, Math.min(remainingMs, MAX_TIMER_MS));
+  try {
+    return await waiting;
+  } finally {
+    clearTimeout(keepAlive);
+  }
+}
+
+function noop(): void {}
