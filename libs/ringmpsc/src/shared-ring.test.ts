@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordTooLargeError, RingArgumentError, RingClosedError, RingStateError } from './errors.ts';
-import { CONTROL_BYTES, HEAD, LINE_BYTES, TAIL } from './shared-layout.ts';
+import { CONTROL_BYTES, HEAD, LINE_BYTES, PRODUCER_CLOSED, TAIL } from './shared-layout.ts';
 import { createSharedRing, SharedRingConsumer, SharedRingProducer } from './shared-ring.ts';
 
 function record(seed: number, length: number): Uint8Array {
@@ -187,5 +187,31 @@ describe('SharedRing bad input', () => {
     expect(consumer.isDrained).toBe(false);
     expect(takeAll(consumer)).toEqual([record(1, 4)]);
     expect(consumer.isDrained).toBe(true);
+  });
+});
+
+function controlWords(handle: { ring: SharedArrayBuffer }): number[] {
+  return Array.from(new Int32Array(handle.ring, 0, CONTROL_BYTES / 4));
+}
+
+function changedWords(before: number[], after: number[]): number[] {
+  return before.flatMap((value, index) => (value === after[index] ? [] : [index]));
+}
+
+describe('SharedRing single writer per field', () => {
+  it('producer operations write only producer-owned words; consumer operations only consumer-owned ones', () => {
+    const { handle, producer, consumer } = pair(8);
+    let before = controlWords(handle);
+    for (let i = 0; i < 5; i++) producer.write(record(i, 40));
+    producer.publish();
+    expect(changedWords(before, controlWords(handle))).toEqual([TAIL]);
+
+    before = controlWords(handle);
+    takeAll(consumer);
+    expect(changedWords(before, controlWords(handle))).toEqual([HEAD]);
+
+    before = controlWords(handle);
+    producer.close();
+    expect(changedWords(before, controlWords(handle))).toEqual([PRODUCER_CLOSED]);
   });
 });
