@@ -130,7 +130,7 @@ export class Ring<T> {
       return null;
     }
     const start = this.tail & this.mask;
-    // Invariant R5: a reservation never wraps; it ends at the slot array's end at the latest.
+    // Invariant R4: a reservation never wraps; it ends at the slot array's end at the latest.
     const length = Math.min(n, free, this.capacity - start);
     this.reservation.open(start, length);
     return this.reservation;

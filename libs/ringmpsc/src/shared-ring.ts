@@ -257,6 +257,7 @@ export class SharedRingProducer {
   }
 
   private noSpace(): null {
+    // Invariant S7: publish before reporting "full", so the consumer can free what we wait for.
     this.fullEvents++;
     this.publish();
     return null;
@@ -317,6 +318,8 @@ export class SharedRingConsumer {
           if (head === tail) break;
         }
         const index = head & mask;
+        // Safety: every byte in [head, tail) was written before the Atomics.store of the tail
+        // we loaded (Invariant S2), and the producer cannot reuse it until we store head.
         const length = headers[index >>> 2]!;
         if (length === SKIP_MARKER) {
           head = (head + (capacity - index)) | 0;
