@@ -1,0 +1,31 @@
+export type {
+  AnyValue,
+  EntityRef,
+  InstrumentationScope,
+  KeyValue,
+  KeyValueList,
+  Resource,
+  ResourceGroup,
+  ScopeGroup,
+  Span,
+  SpanEvent,
+  SpanExtra,
+  SpanLink,
+} from './model.ts';
+export { groupSpans, MAX_ANY_VALUE_DEPTH, SpanKind, StatusCode } from './model.ts';
+export { decodeTraceRequest } from './proto-decode.ts';
+export { encodeTraceRequest } from './proto-encode.ts';
+export { decodeTraceRequestJson } from './json-decode.ts';
+export { encodeTraceRequestJson } from './json-encode.ts';
+export type { PartialSuccess, ProtoAny, RpcStatus, TraceExportResponse } from './response.ts';
+export {
+  decodeRpcStatus,
+  decodeRpcStatusJson,
+  decodeTraceResponse,
+  decodeTraceResponseJson,
+  encodeRpcStatus,
+  encodeRpcStatusJson,
+  encodeTraceResponse,
+  encodeTraceResponseJson,
+} from './response.ts';
+export { OtlpDecodeError, OtlpEncodeError, OtlpError } from './errors.ts';

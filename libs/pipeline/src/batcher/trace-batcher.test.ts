@@ -1,0 +1,78 @@
+import type { Span } from '#spanring/otlp';
+import { describe, expect, it } from 'vitest';
+import { makeSpan, traceNumberOf } from '../test-support.ts';
+import { TraceBatcher } from './trace-batcher.ts';
+
+function collect(options: { sendBatchSize?: number; sendBatchMaxSize?: number; timeoutMs?: number }) {
+  const batches: Span[][] = [];
+  const batcher = new TraceBatcher(
+    { sendBatchSize: options.sendBatchSize ?? 8192, sendBatchMaxSize: options.sendBatchMaxSize ?? 0, timeoutMs: options.timeoutMs ?? 200 },
+    (batch) => batches.push(batch),
+  );
+  return { batcher, batches };
+}
+
+const tracesOf = (batch: Span[]): number[] => batch.map(traceNumberOf);
+
+describe('TraceBatcher', () => {
+  it('keeps spans of one trace together, traces in first-arrival order, spans in arrival order', () => {
+    const { batcher, batches } = collect({});
+    const arrivals = [1, 2, 1, 3, 2, 1];
+    arrivals.forEach((trace, seq) => batcher.add(makeSpan(0, seq, trace)));
+    batcher.flush();
+    expect(batches).toHaveLength(1);
+    expect(tracesOf(batches[0]!)).toEqual([1, 1, 1, 2, 2, 3]);
+    expect(batches[0]!.map((s) => s.name)).toEqual(['p0-0', 'p0-2', 'p0-5', 'p0-1', 'p0-4', 'p0-3']);
+  });
+
+  it('flushes when sendBatchSize spans are pending, not before', () => {
+    const { batcher, batches } = collect({ sendBatchSize: 5 });
+    for (let i = 0; i < 4; i++) batcher.add(makeSpan(0, i, i));
+    expect(batcher.flushIfFull()).toBe(0);
+    batcher.add(makeSpan(0, 4, 4));
+    expect(batcher.flushIfFull()).toBe(5);
+    expect(batches.flat()).toHaveLength(5);
+    expect(batcher.pendingSpans).toBe(0);
+  });
+
+  it('flushes after timeoutMs from the first pending span', () => {
+    const { batcher, batches } = collect({ timeoutMs: 200 });
+    batcher.add(makeSpan(0, 0));
+    const start = performance.now();
+    expect(batcher.flushIfDue(start + 199)).toBe(0);
+    expect(batcher.msUntilDue(start)).toBeGreaterThan(0);
+    expect(batcher.flushIfDue(start + 201)).toBe(1);
+    expect(batches).toHaveLength(1);
+    expect(batcher.msUntilDue()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('never emits more than sendBatchMaxSize, and starts a new batch rather than split a trace that fits', () => {
+    const { batcher, batches } = collect({ sendBatchMaxSize: 4 });
+    // trace 1: 3 spans, trace 2: 2 spans (does not fit after trace 1), trace 3: 1 span
+    [1, 1, 1, 2, 2, 3].forEach((trace, seq) => batcher.add(makeSpan(0, seq, trace)));
+    batcher.flush();
+    expect(batches.map(tracesOf)).toEqual([[1, 1, 1], [2, 2, 3]]);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(4);
+  });
+
+  it('splits a trace larger than the maximum in order', () => {
+    const { batcher, batches } = collect({ sendBatchMaxSize: 3 });
+    batcher.add(makeSpan(0, 100, 9));
+    for (let seq = 0; seq < 7; seq++) batcher.add(makeSpan(0, seq, 5));
+    batcher.flush();
+    expect(batches.map((b) => b.length)).toEqual([1, 3, 3, 1]);
+    const trace5 = batches.flat().filter((s) => traceNumberOf(s) === 5).map((s) => s.name);
+    expect(trace5).toEqual(['p0-0', 'p0-1', 'p0-2', 'p0-3', 'p0-4', 'p0-5', 'p0-6']);
+  });
+
+  it('tells apart traces whose ids share the hashed bytes', () => {
+    const { batcher, batches } = collect({});
+    const a = makeSpan(0, 0, 7);
+    const b = { ...makeSpan(0, 1, 7), traceId: Uint8Array.from(a.traceId, (byte, i) => (i === 0 ? 0xcd : byte)) };
+    batcher.add(a);
+    batcher.add(b);
+    batcher.add(makeSpan(0, 2, 7));
+    batcher.flush();
+    expect(batches[0]!.map((s) => s.name)).toEqual(['p0-0', 'p0-2', 'p0-1']);
+  });
+});

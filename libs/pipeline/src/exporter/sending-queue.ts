@@ -1,0 +1,205 @@
+import pRetry from 'p-retry';
+import type { Span } from '#spanring/otlp';
+import { Notify } from '#spanring/ringmpsc';
+import type { ExporterSettings } from '../config.ts';
+import { ExportError } from '../errors.ts';
+import type { ExporterMetrics } from '../metrics.ts';
+import { BatchFifo } from './batch-fifo.ts';
+import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
+import type { SpanExporter } from './span-exporter.ts';
+
+/** Where the queue reports what it finally gave up on; the collector logs it. */
+export type GiveUpListener = (exporter: string, spans: number, reason: string, error: unknown) => void;
+
+/**
+ * One exporter's sending queue: up to queueSize batches wait, numConsumers tasks export them
+ * concurrently (the limit on in-flight exports), each export retried per the retry policy.
+ * A full queue never drops: hasRoom() turns false and the consumer task stops taking spans
+ * from the rings, so the pressure reaches producers (Invariant P6).
+ */
+export class SendingQueue {
+  readonly exporter: SpanExporter;
+  /** Rung whenever a batch leaves the queue (room for more). */
+  readonly roomFreed = new Notify();
+  private readonly settings: ExporterSettings;
+  private readonly metrics: ExporterMetrics;
+  private readonly onGiveUp: GiveUpListener;
+  private readonly fifo = new BatchFifo<Span[]>();
+  private readonly workAvailable = new Notify();
+  private readonly idle = new Notify();
+  private readonly abort = new AbortController();
+  private readonly workers: Promise<void>[] = [];
+  private inFlight = 0;
+  private closing = false;
+  private exporterShutdown: Promise<void> | undefined;
+
+  constructor(exporter: SpanExporter, settings: ExporterSettings, metrics: ExporterMetrics, onGiveUp: GiveUpListener) {
+    this.exporter = exporter;
+    this.settings = settings;
+    this.metrics = metrics;
+    this.onGiveUp = onGiveUp;
+    metrics.queueCapacity = settings.queue.queueSize;
+    for (let i = 0; i < settings.queue.numConsumers; i++) this.workers.push(this.work());
+  }
+
+  get size(): number {
+    return this.fifo.size;
+  }
+
+  /** False while queueSize batches wait: the consumer must stop taking spans. */
+  hasRoom(): boolean {
+    return this.fifo.size < this.settings.queue.queueSize;
+  }
+
+  /** True when nothing waits and nothing is being exported. */
+  isIdle(): boolean {
+    return this.fifo.size === 0 && this.inFlight === 0;
+  }
+
+  /**
+   * Queues a batch. It is accepted even past queueSize: the consumer checks hasRoom() before
+   * each turn, so the overshoot is bounded by one turn's batches.
+   */
+  enqueue(batch: Span[]): void {
+    this.fifo.push(batch);
+    this.metrics.queueSize = this.fifo.size;
+    this.workAvailable.notifyOne();
+  }
+
+  /** Resolves once every queued batch has been exported or given up (no deadline). */
+  async whenIdle(): Promise<void> {
+    while (!this.isIdle()) {
+      const waiter = this.idle.notified();
+      if (this.isIdle()) {
+        waiter.cancel();
+        return;
+      }
+      await waiter;
+    }
+  }
+
+  /** Lets the workers finish everything queued and in flight, then stop. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    this.workAvailable.notifyWaiters();
+    await Promise.all(this.workers);
+  }
+
+  /**
+   * Gives up now: in-flight exports and retry waits are aborted, and every queued batch is
+   * counted as failed with `reason`. drain() then resolves promptly.
+   */
+  abortPending(reason: string): void {
+    this.closing = true;
+    if (!this.abort.signal.aborted) this.abort.abort(new Error(reason));
+    for (let batch = this.fifo.shift(); batch !== undefined; batch = this.fifo.shift()) {
+      this.giveUp(batch, reason, this.abort.signal.reason);
+    }
+    this.metrics.queueSize = 0;
+    this.workAvailable.notifyWaiters();
+  }
+
+  /** Releases the exporter's connections or files; once. */
+  shutdownExporter(): Promise<void> {
+    this.exporterShutdown ??= this.exporter.shutdown();
+    return this.exporterShutdown;
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const batch = this.fifo.shift();
+      if (batch === undefined) {
+        if (this.closing) return;
+        const waiter = this.workAvailable.notified();
+        if (this.fifo.size > 0 || this.closing) waiter.cancel();
+        else await waiter;
+        continue;
+      }
+      this.metrics.queueSize = this.fifo.size;
+      this.roomFreed.notifyWaiters();
+      this.inFlight++;
+      this.metrics.inFlight = this.inFlight;
+      await this.exportBatch(batch);
+      this.inFlight--;
+      this.metrics.inFlight = this.inFlight;
+      if (this.isIdle()) this.idle.notifyWaiters();
+    }
+  }
+
+  private async exportBatch(batch: Span[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const outcome = await this.exportWithRetry(batch, started);
+      const rejected = Math.min(outcome?.rejectedSpans ?? 0, batch.length);
+      this.metrics.sentSpans += batch.length - rejected;
+      if (rejected > 0) {
+        const reason = `rejected by the backend (partial success)${outcome?.message ? `: ${outcome.message}` : ''}`;
+        this.giveUp(batch.slice(0, rejected), reason, undefined, rejected);
+      }
+    } catch (error) {
+      this.giveUp(batch, this.reasonFor(error), error);
+    } finally {
+      this.metrics.exportLatencyMs.observe(performance.now() - started);
+    }
+  }
+
+  private exportWithRetry(batch: Span[], started: number) {
+    const policy = this.settings.retry;
+    const signal = this.abort.signal;
+    return pRetry(() => this.exporter.export(batch, signal), {
+      retries: policy.enabled ? Number.POSITIVE_INFINITY : 0,
+      // p-retry runs the attempts, the permanence check, the elapsed-time limit and abort; the
+      // delay itself follows the Collector's formula (±randomizationFactor jitter, Retry-After),
+      // which p-retry's own backoff cannot express, so its delay is 0 and we wait in shouldRetry.
+      minTimeout: 0,
+      factor: 1,
+      maxRetryTime: policy.maxElapsedTimeMs === 0 ? Number.POSITIVE_INFINITY : policy.maxElapsedTimeMs,
+      signal,
+      shouldRetry: async ({ error, attemptNumber }) => {
+        if (error instanceof ExportError && !error.retryable) return false;
+        const retryAfterMs = error instanceof ExportError ? error.retryAfterMs : undefined;
+        const delay = backoffDelayMs(policy, attemptNumber, retryAfterMs);
+        if (exceedsElapsedLimit(policy, started, delay)) return false;
+        this.metrics.retries++;
+        await sleep(delay, signal);
+        return true;
+      },
+    });
+  }
+
+  private reasonFor(error: unknown): string {
+    if (this.abort.signal.aborted) return String((this.abort.signal.reason as Error)?.message ?? 'aborted');
+    if (error instanceof ExportError) {
+      return error.retryable ? `retries exhausted: ${error.message}` : `permanent error: ${error.message}`;
+    }
+    return `retries exhausted: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
+  private giveUp(batch: Span[], reason: string, error: unknown, count = batch.length): void {
+    this.metrics.recordFailure(count, reason);
+    this.onGiveUp(this.exporter.name, count, reason, error);
+  }
+}
+
+/** The Collector stops retrying when the next wait would pass max_elapsed_time. */
+function exceedsElapsedLimit(policy: RetryPolicy, started: number, nextDelayMs: number): boolean {
+  return policy.maxElapsedTimeMs > 0 && performance.now() - started + nextDelayMs > policy.maxElapsedTimeMs;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,26 @@
+import type { Span } from '#spanring/otlp';
+
+/** What a backend said about a delivered batch; OTLP partial success maps here. */
+export interface ExportOutcome {
+  /** Spans the backend refused although the request succeeded (OTLP partial_success). */
+  readonly rejectedSpans: number;
+  readonly message?: string;
+}
+
+/**
+ * The contract every exporter (otlp_grpc, otlp_http, file, debug, or a user's own) implements.
+ * One batch per call; the pipeline calls export() from up to `numConsumers` tasks at once,
+ * retries, and counts outcomes, so an exporter only has to deliver or explain why not.
+ */
+export interface SpanExporter {
+  /** The component id as configured, e.g. "otlp_grpc/backend"; used in metrics and logs. */
+  readonly name: string;
+  /**
+   * Delivers one batch. Resolve when the backend accepted it. Reject with ExportError to say
+   * whether a retry can help (any other error is treated as retryable). The signal aborts
+   * when the pipeline gives up (shutdown deadline): stop and reject promptly.
+   */
+  export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void>;
+  /** Releases connections and files; called once, after the last export finished. */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+export { TraceBatcher, type BatchSink } from './batcher/trace-batcher.ts';
+export {
+  resolveExporterSettings,
+  resolvePipelineOptions,
+  type BatchOptions,
+  type CollectorTuning,
+  type ExporterSettings,
+  type ExporterSettingsInput,
+  type PipelineOptions,
+  type PipelineOptionsInput,
+  type QueueOptions,
+} from './config.ts';
+export {
+  BackpressureTimeoutError,
+  CollectorClosedError,
+  ExportError,
+  PipelineConfigError,
+  PipelineError,
+} from './errors.ts';
+export {
+  backoffDelayMs,
+  classifyGrpcFailure,
+  classifyHttpFailure,
+  DEFAULT_RETRY_POLICY,
+  GrpcCode,
+  parseRetryAfter,
+  type RetryPolicy,
+} from './exporter/retry-policy.ts';
+export type { ExportOutcome, SpanExporter } from './exporter/span-exporter.ts';
+export { SILENT_LOGGER, type PipelineLogger } from './logger.ts';
+export { ExporterMetrics, Histogram, PipelineMetrics } from './metrics.ts';
+export {
+  AsyncSpanProducer,
+  SpanProducer,
+  type SubmitOptions,
+  type TrySubmitResult,
+} from './producer/span-producer.ts';
+export {
+  SpanCollector,
+  type CollectorState,
+  type ExporterRegistration,
+  type ExporterReport,
+  type ShutdownReport,
+  type SpanCollectorOptions,
+} from './span-collector.ts';

@@ -1,0 +1,166 @@
+import type { Span } from '#spanring/otlp';
+import type { Notify, Producer } from '#spanring/ringmpsc';
+import { BackpressureTimeoutError, CollectorClosedError } from '../errors.ts';
+import type { PipelineMetrics } from '../metrics.ts';
+
+/** What trySubmit did: how many spans entered the ring, and whether it was full. */
+export interface TrySubmitResult {
+  readonly accepted: number;
+  readonly full: boolean;
+}
+
+const ACCEPTED_ONE: TrySubmitResult = Object.freeze({ accepted: 1, full: false });
+const REFUSED_ONE: TrySubmitResult = Object.freeze({ accepted: 0, full: true });
+
+/** The signals a producer shares with the consumer task. */
+export interface ProducerSignals {
+  /** Rung after every submit, so an idle consumer wakes up. */
+  readonly dataReady: Notify;
+  /** Rung by the consumer after it freed ring space. */
+  readonly spaceFreed: Notify;
+  readonly metrics: PipelineMetrics;
+  /** True once shutdown began. */
+  isClosing(): boolean;
+}
+
+/**
+ * A producer's own ring into the collector. Only references move: the spans are never
+ * copied, and after a successful submit the pipeline owns them (do not mutate them).
+ */
+export class SpanProducer {
+  readonly id: number;
+  private readonly producer: Producer<Span>;
+  private readonly signals: ProducerSignals;
+
+  constructor(producer: Producer<Span>, signals: ProducerSignals) {
+    this.producer = producer;
+    this.signals = signals;
+    this.id = producer.id;
+  }
+
+  /** Adds what fits now; never waits, never throws for a full ring. */
+  trySubmit(input: Span | readonly Span[]): TrySubmitResult {
+    if (this.signals.isClosing()) throw new CollectorClosedError();
+    if (!Array.isArray(input)) return this.trySubmitOne(input as Span);
+    const spans = input as readonly Span[];
+    const accepted = this.push(spans, 0);
+    return { accepted, full: accepted < spans.length };
+  }
+
+  /** Spans waiting in this producer's ring. */
+  get pending(): number {
+    return this.producer.size;
+  }
+
+  get capacity(): number {
+    return this.producer.capacity;
+  }
+
+  /** Leaves the collector; spans already submitted are still exported. */
+  close(): void {
+    if (this.producer.isRegistered) this.producer.deregister();
+  }
+
+  /** @internal pushes spans[from..], returns how many entered. */
+  push(spans: readonly Span[], from: number): number {
+    if (this.producer.isClosed) throw new CollectorClosedError();
+    const accepted = this.producer.pushMany(spans, from);
+    if (accepted > 0) {
+      this.signals.metrics.accepted += accepted;
+      this.signals.dataReady.notifyOne();
+    }
+    return accepted;
+  }
+
+  /** @internal */
+  freeSlots(): number {
+    return this.producer.capacity - this.producer.size;
+  }
+
+  /** @internal */
+  get signalsForAsync(): ProducerSignals {
+    return this.signals;
+  }
+
+  private trySubmitOne(span: Span): TrySubmitResult {
+    if (this.producer.isClosed) throw new CollectorClosedError();
+    if (!this.producer.push(span)) return REFUSED_ONE;
+    this.signals.metrics.accepted++;
+    this.signals.dataReady.notifyOne();
+    return ACCEPTED_ONE;
+  }
+}
+
+export interface SubmitOptions {
+  /** Longest wait for ring space; default: the collector's backpressureTimeoutMs. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Submits with backpressure: when the ring is full it awaits the consumer's notification
+ * (never spins) and retries; after the timeout it rejects with BackpressureTimeoutError.
+ *
+ * Admission is all-or-nothing for requests that fit in the ring: a refused request left no
+ * span behind, so a client that retries it creates no duplicates. A request larger than the
+ * whole ring is admitted piece by piece; if it times out midway, the error says how many
+ * spans were already accepted.
+ */
+export class AsyncSpanProducer {
+  readonly producer: SpanProducer;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(producer: SpanProducer, defaultTimeoutMs: number) {
+    this.producer = producer;
+    this.defaultTimeoutMs = defaultTimeoutMs;
+  }
+
+  async submit(spans: readonly Span[], options: SubmitOptions = {}): Promise<void> {
+    const signals = this.producer.signalsForAsync;
+    if (signals.isClosing()) {
+      signals.metrics.refused += spans.length;
+      throw new CollectorClosedError();
+    }
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const deadline = performance.now() + timeoutMs;
+    const whole = spans.length <= this.producer.capacity;
+    let from = 0;
+    while (from < spans.length) {
+      if (!whole || this.producer.freeSlots() >= spans.length - from) {
+        from += this.producer.push(spans, from);
+        if (from >= spans.length) return;
+      }
+      const remaining = spans.length - from;
+      await this.waitForSpace(remaining, whole ? remaining : 1, deadline, timeoutMs, options.signal);
+    }
+  }
+
+  /** Waits until `needed` slots are free; never returns early without them (no spin). */
+  private async waitForSpace(
+    remaining: number,
+    needed: number,
+    deadline: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const signals = this.producer.signalsForAsync;
+    const left = deadline - performance.now();
+    if (left <= 0 || signal?.aborted) {
+      signals.metrics.refused += remaining;
+      throw new BackpressureTimeoutError(timeoutMs, remaining);
+    }
+    signals.metrics.backpressureWaits++;
+    // Invariant P2: register first, then re-check, so a notification in between is kept.
+    const waiter = signals.spaceFreed.notified({ timeoutMs: left, signal });
+    if (signals.isClosing()) {
+      waiter.cancel();
+      signals.metrics.refused += remaining;
+      throw new CollectorClosedError();
+    }
+    if (this.producer.freeSlots() >= needed) {
+      waiter.cancel();
+      return;
+    }
+    await waiter;
+  }
+}

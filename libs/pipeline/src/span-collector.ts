@@ -1,0 +1,218 @@
+import { pino } from 'pino';
+import type { Span } from '#spanring/otlp';
+import { Channel, Notify } from '#spanring/ringmpsc';
+import { TraceBatcher } from './batcher/trace-batcher.ts';
+import {
+  resolveExporterSettings,
+  resolvePipelineOptions,
+  type ExporterSettingsInput,
+  type PipelineOptions,
+  type PipelineOptionsInput,
+} from './config.ts';
+import { ConsumerLoop } from './consumer/consumer-loop.ts';
+import { PipelineConfigError } from './errors.ts';
+import { SendingQueue } from './exporter/sending-queue.ts';
+import type { SpanExporter } from './exporter/span-exporter.ts';
+import type { PipelineLogger } from './logger.ts';
+import { PipelineMetrics } from './metrics.ts';
+import { AsyncSpanProducer, SpanProducer } from './producer/span-producer.ts';
+
+export interface ExporterRegistration {
+  readonly exporter: SpanExporter;
+  /** Retry policy and sending queue; Collector defaults when omitted. */
+  readonly settings?: ExporterSettingsInput;
+}
+
+export interface SpanCollectorOptions extends PipelineOptionsInput {
+  /** Every exporter receives every batch. At least one. */
+  readonly exporters: readonly ExporterRegistration[];
+  /** A pino-compatible logger; default: pino at info level. */
+  readonly logger?: PipelineLogger;
+}
+
+export type CollectorState = 'running' | 'draining' | 'stopped';
+
+export interface ExporterReport {
+  readonly name: string;
+  readonly sentSpans: number;
+  readonly failedSpans: number;
+  readonly failuresByReason: Readonly<Record<string, number>>;
+}
+
+/** What shutdown() achieved: every accepted span is either sent or listed as failed here. */
+export interface ShutdownReport {
+  readonly acceptedSpans: number;
+  readonly consumedSpans: number;
+  /** Spans left in the rings: always 0 (the rings are drained before the exporters stop). */
+  readonly spansLeftInRings: number;
+  readonly deadlineExceeded: boolean;
+  readonly durationMs: number;
+  readonly exporters: readonly ExporterReport[];
+  /** True when every exporter got every accepted span. */
+  readonly delivered: boolean;
+}
+
+/**
+ * The span pipeline: producers (each with its own ring) → one consumer task → trace-grouping
+ * batcher → one sending queue per exporter (retry, bounded concurrency). Full queues push back
+ * to the rings, full rings push back to producers; nothing accepted is dropped silently.
+ */
+export class SpanCollector {
+  readonly metrics = new PipelineMetrics();
+  readonly options: PipelineOptions;
+  private readonly channel: Channel<Span>;
+  private readonly dataReady = new Notify();
+  private readonly spaceFreed = new Notify();
+  private readonly queues: SendingQueue[];
+  private readonly consumer: ConsumerLoop;
+  private readonly logger: PipelineLogger;
+  private currentState: CollectorState = 'running';
+  private shutdownReport: Promise<ShutdownReport> | undefined;
+
+  constructor(options: SpanCollectorOptions) {
+    const { exporters, logger, ...pipelineInput } = options;
+    this.options = resolvePipelineOptions(pipelineInput);
+    this.logger = logger ?? pino({ name: 'spanring' });
+    this.queues = this.createQueues(exporters);
+    const tuning = this.options.collector;
+    this.channel = new Channel<Span>({
+      ringBits: tuning.ringBits,
+      maxProducers: tuning.maxProducers,
+      maxConsumePerRing: tuning.maxConsumePerRing,
+    });
+    const batcher = new TraceBatcher(this.options.batch, (batch) => this.emit(batch));
+    this.consumer = new ConsumerLoop({
+      channel: this.channel,
+      batcher,
+      queues: this.queues,
+      dataReady: this.dataReady,
+      spaceFreed: this.spaceFreed,
+      metrics: this.metrics,
+      tuning,
+    });
+    void this.consumer.start().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'span consumer task failed');
+    });
+  }
+
+  get state(): CollectorState {
+    return this.currentState;
+  }
+
+  /** A producer with its own ring; trySubmit never waits. */
+  register(): SpanProducer {
+    return new SpanProducer(this.channel.register(), {
+      dataReady: this.dataReady,
+      spaceFreed: this.spaceFreed,
+      metrics: this.metrics,
+      isClosing: () => this.currentState !== 'running',
+    });
+  }
+
+  /** A producer whose submit() waits for ring space up to collector.backpressureTimeoutMs. */
+  registerAsync(): AsyncSpanProducer {
+    return new AsyncSpanProducer(this.register(), this.options.collector.backpressureTimeoutMs);
+  }
+
+  /** Spans in the rings now (accepted, not yet consumed). */
+  get spansInRings(): number {
+    return this.channel.size;
+  }
+
+  /** Per-exporter queue depth, in batches. */
+  queueSizes(): ReadonlyMap<string, number> {
+    return new Map(this.queues.map((queue) => [queue.exporter.name, queue.size]));
+  }
+
+  /** Ring occupancy per live producer, for self-telemetry. */
+  get producerCount(): number {
+    return this.channel.producerCount;
+  }
+
+  /**
+   * Stops accepting (producers get CollectorClosedError), drains every ring, flushes the
+   * batcher, waits for queued and in-flight exports and their retries up to deadlineMs, then
+   * gives up on what is left and reports exactly what could not be delivered.
+   */
+  shutdown(options: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
+    this.shutdownReport ??= this.drain(options.deadlineMs ?? 30_000);
+    return this.shutdownReport;
+  }
+
+  private async drain(deadlineMs: number): Promise<ShutdownReport> {
+    const started = performance.now();
+    this.currentState = 'draining';
+    this.channel.close();
+    this.spaceFreed.notifyWaiters();
+    let deadlineExceeded = false;
+    const deadline = setTimeout(() => {
+      deadlineExceeded = true;
+      const reason = `shutdown deadline of ${deadlineMs} ms passed before delivery`;
+      for (const queue of this.queues) queue.abortPending(reason);
+    }, deadlineMs);
+    try {
+      await this.consumer.stop();
+      await Promise.all(this.queues.map((queue) => queue.drain()));
+    } finally {
+      clearTimeout(deadline);
+    }
+    await Promise.all(this.queues.map((queue) => this.shutdownExporter(queue)));
+    this.currentState = 'stopped';
+    const report = this.report(deadlineExceeded, performance.now() - started);
+    this.logger.info({ report }, report.delivered ? 'collector drained: everything delivered' : 'collector drained with failures');
+    return report;
+  }
+
+  private async shutdownExporter(queue: SendingQueue): Promise<void> {
+    try {
+      await queue.shutdownExporter();
+    } catch (error) {
+      this.logger.warn({ err: error, exporter: queue.exporter.name }, 'exporter shutdown failed');
+    }
+  }
+
+  private report(deadlineExceeded: boolean, durationMs: number): ShutdownReport {
+    const exporters = this.queues.map((queue): ExporterReport => {
+      const metrics = this.metrics.exporter(queue.exporter.name);
+      return {
+        name: queue.exporter.name,
+        sentSpans: metrics.sentSpans,
+        failedSpans: metrics.failedSpans,
+        failuresByReason: Object.fromEntries(metrics.failuresByReason),
+      };
+    });
+    return {
+      acceptedSpans: this.metrics.accepted,
+      consumedSpans: this.metrics.consumed,
+      spansLeftInRings: this.channel.size,
+      deadlineExceeded,
+      durationMs,
+      exporters,
+      delivered: exporters.every((e) => e.failedSpans === 0 && e.sentSpans === this.metrics.consumed),
+    };
+  }
+
+  private emit(batch: Span[]): void {
+    this.metrics.batches++;
+    this.metrics.batchedSpans += batch.length;
+    this.metrics.batchSizes.observe(batch.length);
+    for (const queue of this.queues) queue.enqueue(batch);
+  }
+
+  private createQueues(exporters: readonly ExporterRegistration[]): SendingQueue[] {
+    if (!Array.isArray(exporters) || exporters.length === 0) {
+      throw new PipelineConfigError('exporters', 'at least one exporter is required');
+    }
+    const names = new Set<string>();
+    return exporters.map(({ exporter, settings }, index) => {
+      if (names.has(exporter.name)) {
+        throw new PipelineConfigError(`exporters[${index}]`, `duplicate exporter name "${exporter.name}"`);
+      }
+      names.add(exporter.name);
+      const resolved = resolveExporterSettings(settings, `exporters[${index}]`);
+      return new SendingQueue(exporter, resolved, this.metrics.exporter(exporter.name), (name, spans, reason, error) =>
+        this.logger.error({ exporter: name, spans, reason, err: error }, 'spans given up'),
+      );
+    });
+  }
+}
