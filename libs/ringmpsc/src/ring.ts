@@ -36,7 +36,8 @@ export class Ring<T> {
     if (initialSequence !== undefined && !Number.isSafeInteger(initialSequence)) {
       throw new RingArgumentError(`initialSequence must be a safe integer, got ${String(initialSequence)}`);
     }
-    this.capacity = 2 ** ringBits;
+    // `1 << bits` keeps capacity and mask small integers; 2 ** bits would make them doubles.
+    this.capacity = 1 << ringBits;
     this.mask = this.capacity - 1;
     // Invariant R1: capacity is a power of two, so `sequence & mask` is the slot index.
     this.slots = packedSlots<T>(this.capacity);

@@ -74,12 +74,12 @@ describe('SharedRing claim/commit/consume', () => {
 
   it('never lets a record straddle the end: skips to the start with a marker', () => {
     const { producer, consumer } = pair(8); // 256 data bytes
-    expect(producer.write(record(1, 196))).toBe(true); // 200 bytes: offsets 0..199
+    expect(producer.write(record(1, 192))).toBe(true); // 8 + 192 = 200 bytes: offsets 0..199
     producer.publish();
     expect(takeAll(consumer)).toHaveLength(1);
-    // 56 bytes remain before the end; a 60-byte record (64 with header) must go to offset 0.
+    // 56 bytes remain before the end; a 60-byte record (8 + 64 bytes) must go to offset 0.
     const claim = producer.claim(60)!;
-    expect(claim.offset).toBe(4);
+    expect(claim.offset).toBe(8);
     claim.bytes.set(record(2, 60), claim.offset);
     producer.commit();
     producer.publish();
@@ -88,29 +88,29 @@ describe('SharedRing claim/commit/consume', () => {
 
   it('fills the region exactly to its end without a skip (a record that hits the wrap exactly)', () => {
     const { producer, consumer } = pair(8);
-    expect(producer.write(record(1, 96))).toBe(true); // 100 bytes
+    expect(producer.write(record(1, 96))).toBe(true); // 8 + 96 = 104 bytes
     producer.publish();
     takeAll(consumer);
-    // 156 bytes remain: a 152-byte payload fills them exactly.
-    const claim = producer.claim(152)!;
-    expect(claim.offset).toBe(104);
-    expect(claim.offset + 152).toBe(256);
-    claim.bytes.set(record(3, 152), claim.offset);
+    // 152 bytes remain: a 144-byte payload (8 + 144) fills them exactly.
+    const claim = producer.claim(144)!;
+    expect(claim.offset).toBe(112);
+    expect(claim.offset + 144).toBe(256);
+    claim.bytes.set(record(3, 144), claim.offset);
     producer.commit();
     expect(producer.write(record(4, 8))).toBe(true);
     producer.publish();
     const got = takeAll(consumer);
-    expect(got).toEqual([record(3, 152), record(4, 8)]);
+    expect(got).toEqual([record(3, 144), record(4, 8)]);
   });
 
   it('returns null when full, publishes on that failure, and frees space as the consumer takes records', () => {
     const { producer, consumer } = pair(8);
     let written = 0;
-    while (producer.write(record(written, 28))) written++;
-    expect(written).toBe(8); // 8 × 32 bytes = 256
+    while (producer.write(record(written, 24))) written++;
+    expect(written).toBe(8); // 8 × (8 + 24) bytes = 256
     // The failed claim published everything, so the consumer sees all 8.
     expect(takeAll(consumer, 3)).toHaveLength(3);
-    expect(producer.write(record(99, 28))).toBe(true);
+    expect(producer.write(record(99, 24))).toBe(true);
     producer.publish();
     expect(takeAll(consumer)).toHaveLength(6);
     expect(producer.fullEvents).toBe(1);
@@ -118,15 +118,15 @@ describe('SharedRing claim/commit/consume', () => {
 
   it('accepts a record as large as the ring (less its header) once the ring is empty', () => {
     const { producer, consumer } = pair(8);
-    expect(producer.maxRecordBytes).toBe(252);
+    expect(producer.maxRecordBytes).toBe(248);
     expect(producer.write(record(1, 20))).toBe(true);
-    expect(producer.write(record(2, 252))).toBe(false);
+    expect(producer.write(record(2, 248))).toBe(false);
     takeAll(consumer);
     // The skip to the start needed publishing; now the whole region is free.
     takeAll(consumer);
-    expect(producer.write(record(2, 252))).toBe(true);
+    expect(producer.write(record(2, 248))).toBe(true);
     producer.publish();
-    expect(takeAll(consumer)).toEqual([record(2, 252)]);
+    expect(takeAll(consumer)).toEqual([record(2, 248)]);
   });
 });
 
@@ -159,8 +159,8 @@ describe('SharedRing sequence counters at their limit', () => {
 describe('SharedRing bad input', () => {
   it('rejects a record larger than the ring with RecordTooLargeError, ring still usable', () => {
     const { producer, consumer } = pair(8);
-    expect(() => producer.claim(253)).toThrow(RecordTooLargeError);
-    expect(() => producer.claim(10_000)).toThrow(/record of 10000 bytes cannot fit .*at most 252 bytes/);
+    expect(() => producer.claim(249)).toThrow(RecordTooLargeError);
+    expect(() => producer.claim(10_000)).toThrow(/record of 10000 bytes cannot fit .*at most 248 bytes/);
     for (const bad of [-1, 1.5, Number.NaN]) expect(() => producer.claim(bad)).toThrow(RingArgumentError);
     expect(producer.write(record(1, 10))).toBe(true);
     producer.publish();
@@ -197,6 +197,25 @@ function controlWords(handle: { ring: SharedArrayBuffer }): number[] {
 function changedWords(before: number[], after: number[]): number[] {
   return before.flatMap((value, index) => (value === after[index] ? [] : [index]));
 }
+
+describe('SharedRing record alignment', () => {
+  it('starts every payload on an 8-byte boundary of the buffer, whatever the record sizes', () => {
+    const { handle, producer, consumer } = pair(10);
+    const misaligned: number[] = [];
+    for (let length = 0; length < 200; length++) {
+      const claim = producer.claim(length % 61);
+      if (claim === null) {
+        producer.publish();
+        takeAll(consumer);
+        continue;
+      }
+      if ((claim.bytes.byteOffset + claim.offset) % 8 !== 0) misaligned.push(claim.offset);
+      producer.commit();
+    }
+    expect(misaligned).toEqual([]);
+    expect(handle.ring.byteLength % 8).toBe(0);
+  });
+});
 
 describe('SharedRing single writer per field', () => {
   it('producer operations write only producer-owned words; consumer operations only consumer-owned ones', () => {
