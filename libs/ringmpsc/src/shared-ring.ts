@@ -102,6 +102,11 @@ export interface SharedClaim {
   readonly length: number;
 }
 
+const READY = 0;
+const CLAIM_OPEN = 1;
+const CLOSED = 2;
+const CHANNEL_CLOSED_SEEN = 3;
+
 class MutableClaim implements SharedClaim {
   readonly bytes: Uint8Array;
   readonly view: DataView;
@@ -128,21 +133,24 @@ export class SharedRingProducer {
   /** Largest payload one record may have: the ring size less the record header. */
   readonly maxRecordBytes: number;
   private readonly views: SharedRingViews;
+  // Hot-path copies of the views' fields: one property load each instead of two.
+  private readonly headers: Int32Array;
+  private readonly mask: number;
   private readonly claimState: MutableClaim;
   private readonly publishThreshold: number;
   private tail: number;
   private publishedTail: number;
   private cachedHead: number;
-  private claimOpen = false;
-  private closed = false;
-  /** The consumer closed the channel; read from shared memory only on slow paths. */
-  private channelClosed = false;
+  /** READY, CLAIM_OPEN, CLOSED or CHANNEL_CLOSED_SEEN: one comparison guards the fast path. */
+  private state = READY;
   fullEvents = 0;
   waits = 0;
 
   constructor(handle: SharedRingHandle) {
     this.views = new SharedRingViews(handle);
     this.capacity = this.views.capacity;
+    this.mask = this.views.mask;
+    this.headers = this.views.headers;
     this.maxRecordBytes = this.capacity - HEADER_BYTES;
     this.claimState = new MutableClaim(this.views.bytes, this.views.view);
     this.publishThreshold = this.capacity >>> 2;
@@ -155,7 +163,7 @@ export class SharedRingProducer {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.state === CLOSED || this.state === CHANNEL_CLOSED_SEEN;
   }
 
   /**
@@ -167,26 +175,16 @@ export class SharedRingProducer {
    * within a quarter ring (Invariant D4).
    */
   claim(length: number): SharedClaim | null {
-    if (this.closed || this.channelClosed) this.failClosed('claim()');
-    if (this.claimOpen) throw new RingStateError('claim() while a claim is open: commit() it first');
+    if (this.state !== READY) this.rejectClaim();
     if (!(length >= 0 && length <= this.maxRecordBytes && (length | 0) === length)) this.rejectLength(length);
-    const need = recordBytes(length);
-    let index = this.tail & this.views.mask;
-    const toEnd = this.capacity - index;
-    if (toEnd < need) {
-      // Invariant S4: a record never straddles the end. The rest of the region is skipped:
-      // the header slot at `index` (always present: positions and sizes are multiples of 8)
-      // gets the skip marker and the record starts again at offset 0.
-      if (!this.hasSpace(toEnd)) return this.noSpace();
-      this.views.headers[index >>> 2] = SKIP_MARKER;
-      this.tail = (this.tail + toEnd) | 0;
-      index = 0;
+    const need = HEADER_BYTES + ((length + 7) & ~7);
+    const tail = this.tail;
+    const index = tail & this.mask;
+    // Invariant S3: the cached head is trusted until it says "full" (it only under-estimates).
+    if (this.capacity - index < need || this.capacity - ((tail - this.cachedHead) | 0) < need) {
+      return this.claimSlow(length, need);
     }
-    if (!this.hasSpace(need)) return this.noSpace();
-    this.claimOpen = true;
-    this.claimState.offset = index + HEADER_BYTES;
-    this.claimState.length = length;
-    return this.claimState;
+    return this.open(index, length);
   }
 
   /**
@@ -194,18 +192,41 @@ export class SharedRingProducer {
    * write, then commit what you wrote); it may not grow it.
    */
   commit(length: number = this.claimState.length): void {
-    if (!this.claimOpen) throw new RingStateError('commit() without an open claim');
+    if (this.state !== CLAIM_OPEN) throw new RingStateError('commit() without an open claim');
     const claimed = this.claimState.length;
     if (!(length >= 0 && length <= claimed && (length | 0) === length)) {
       throw new RingArgumentError(`commit(length) needs an integer from 0 to the claimed ${claimed}, got ${String(length)}`);
     }
-    const start = this.claimState.offset - HEADER_BYTES;
     // Invariant S2: the header is written before the tail that publishes it (publish() uses
     // Atomics.store, which orders every earlier write before it for the consumer's Atomics.load).
-    this.views.headers[start >>> 2] = length;
-    this.tail = (this.tail + recordBytes(length)) | 0;
-    this.claimOpen = false;
+    this.headers[(this.claimState.offset - HEADER_BYTES) >>> 2] = length;
+    this.tail = (this.tail + HEADER_BYTES + ((length + 7) & ~7)) | 0;
+    this.state = READY;
     if (((this.tail - this.publishedTail) | 0) >= this.publishThreshold) this.publish();
+  }
+
+  private open(index: number, length: number): SharedClaim {
+    this.state = CLAIM_OPEN;
+    this.claimState.offset = index + HEADER_BYTES;
+    this.claimState.length = length;
+    return this.claimState;
+  }
+
+  /** The record does not fit before the end, or the cached head says "full". */
+  private claimSlow(length: number, need: number): SharedClaim | null {
+    let index = this.tail & this.mask;
+    const toEnd = this.capacity - index;
+    if (toEnd < need) {
+      // Invariant S4: a record never straddles the end. The rest of the region is skipped:
+      // the header slot at `index` (always present: positions and sizes are multiples of 8)
+      // gets the skip marker and the record starts again at offset 0.
+      if (!this.hasSpace(toEnd)) return this.noSpace();
+      this.headers[index >>> 2] = SKIP_MARKER;
+      this.tail = (this.tail + toEnd) | 0;
+      index = 0;
+    }
+    if (!this.hasSpace(need)) return this.noSpace();
+    return this.open(index, length);
   }
 
   /** Copies one record in; false when there is no space now. */
@@ -224,19 +245,19 @@ export class SharedRingProducer {
       this.publishedTail = this.tail;
       this.views.dataReady.notifyWaiters();
     }
-    this.channelClosed ||= this.isClosedByConsumer();
+    this.noticeChannelClose();
   }
 
   /** Resolves true once a record of `length` bytes fits (or the ring closed), false on timeout. */
   async waitForSpace(length: number, timeoutMs?: number): Promise<boolean> {
     if (!(length >= 0 && length <= this.maxRecordBytes)) this.rejectLength(length);
     this.publish();
-    if (this.channelClosed) return true;
+    if (this.state === CHANNEL_CLOSED_SEEN) return true;
     this.waits++;
     // Space at the end may be short, so wait for a whole record plus a possible skip.
     const need = recordBytes(length);
     const ready = await this.views.space.waitUntil(() => this.isClosedByConsumer() || this.freeBytes() >= need, timeoutMs);
-    this.channelClosed ||= this.isClosedByConsumer();
+    this.noticeChannelClose();
     return ready;
   }
 
@@ -248,16 +269,20 @@ export class SharedRingProducer {
 
   /** Publishes what is committed and tells the consumer no more records will come. */
   close(): void {
-    if (this.closed) return;
-    if (this.claimOpen) this.claimOpen = false; // an uncommitted claim is abandoned
+    if (this.state === CLOSED) return;
+    this.state = READY; // an uncommitted claim is abandoned
     this.publish();
-    this.closed = true;
+    this.state = CLOSED;
     Atomics.store(this.views.control, PRODUCER_CLOSED, 1);
     this.views.dataReady.notifyWaiters();
   }
 
   private isClosedByConsumer(): boolean {
     return Atomics.load(this.views.doorbell, CHANNEL_CLOSED) !== 0;
+  }
+
+  private noticeChannelClose(): void {
+    if (this.state === READY && this.isClosedByConsumer()) this.state = CHANNEL_CLOSED_SEEN;
   }
 
   private hasSpace(bytes: number): boolean {
@@ -275,9 +300,10 @@ export class SharedRingProducer {
     return null;
   }
 
-  private failClosed(operation: string): never {
-    if (!this.closed) this.close();
-    throw new RingClosedError(`the shared ring (${operation})`);
+  private rejectClaim(): never {
+    if (this.state === CLAIM_OPEN) throw new RingStateError('claim() while a claim is open: commit() it first');
+    if (this.state === CHANNEL_CLOSED_SEEN) this.close();
+    throw new RingClosedError('the shared ring (claim())');
   }
 
   private rejectLength(length: number): never {
