@@ -29,3 +29,4 @@ export {
   encodeTraceResponseJson,
 } from './response.ts';
 export { OtlpDecodeError, OtlpEncodeError, OtlpError } from './errors.ts';
+export { decodeRetryInfo, encodeRetryInfo, RETRY_INFO_TYPE_URL, type ProtoDuration, type RetryInfo } from './retry-info.ts';
