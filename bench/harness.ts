@@ -178,12 +178,46 @@ export function renderTable(rows: readonly TableRow[]): string {
   return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
 }
 
+/**
+ * A figure with a target that is not a rate ratio: an absolute rate to reach, a count of lost
+ * items that must stay 0. `target` describes the target (">= 1000000", "== 0"); null = info.
+ */
+export interface BenchCheck {
+  readonly name: string;
+  /** What the table shows; defaults to name. */
+  readonly label?: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly target: string | null;
+  readonly met: boolean | null;
+}
+
+export function renderChecks(checks: readonly BenchCheck[]): string {
+  const header = ['check', 'value', 'unit', 'target', 'result'];
+  const lines = checks.map((c) => [
+    c.label ?? c.name,
+    Number.isInteger(c.value) ? String(c.value) : formatRate(c.value),
+    c.unit,
+    c.target ?? 'info',
+    c.met === null ? '' : c.met ? 'PASS' : 'MISS',
+  ]);
+  const widths = header.map((h, col) => Math.max(h.length, ...lines.map((l) => l[col]!.length)));
+  const format = (cells: readonly string[]): string =>
+    cells
+      .map((cell, col) => (col === 1 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
+      .join('  ')
+      .trimEnd();
+  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
+}
+
 export interface BenchReport {
   readonly bench: string;
   readonly options: BenchOptions;
   readonly results: readonly BenchResult[];
   readonly ratios: readonly BenchRatio[];
   readonly rows: readonly TableRow[];
+  /** Absolute targets and loss counts, shown in a second table (and as `checks` in JSON). */
+  readonly checks?: readonly BenchCheck[];
   /** Extra lines under the table (how counts were chosen, what "median" means here...). */
   readonly notes?: readonly string[];
 }
@@ -202,6 +236,17 @@ export function printReport(report: BenchReport): void {
         target: r.target,
         met: r.met,
       })),
+      ...(report.checks === undefined
+        ? {}
+        : {
+            checks: report.checks.map((c) => ({
+              name: c.name,
+              value: Number.isInteger(c.value) ? c.value : Number(c.value.toFixed(3)),
+              unit: c.unit,
+              target: c.target,
+              met: c.met,
+            })),
+          }),
     };
     process.stdout.write(`${JSON.stringify(json)}\n`);
     return;
@@ -213,6 +258,7 @@ export function printReport(report: BenchReport): void {
       (report.options.reps % 2 === 0 ? ' (even count: mean of the middle two)' : ''),
     '',
     renderTable(report.rows),
+    ...(report.checks && report.checks.length > 0 ? ['', renderChecks(report.checks)] : []),
     ...(report.notes && report.notes.length > 0 ? ['', ...report.notes] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -127,3 +127,16 @@ describe('Channel', () => {
     expect(new Channel<number>().metrics()).toBeNull();
   });
 });
+
+describe('Config presets', () => {
+  it('LOW_LATENCY_CONFIG and HIGH_THROUGHPUT_CONFIG are valid and shape the rings', async () => {
+    const { LOW_LATENCY_CONFIG, HIGH_THROUGHPUT_CONFIG, resolveConfig } = await import('./config.ts');
+    expect(resolveConfig(LOW_LATENCY_CONFIG)).toEqual(LOW_LATENCY_CONFIG);
+    expect(resolveConfig(HIGH_THROUGHPUT_CONFIG)).toEqual(HIGH_THROUGHPUT_CONFIG);
+    const low = new Channel<number>(LOW_LATENCY_CONFIG).register();
+    const high = new Channel<number>(HIGH_THROUGHPUT_CONFIG).register();
+    expect(low.capacity).toBe(2 ** LOW_LATENCY_CONFIG.ringBits);
+    expect(high.capacity).toBe(2 ** HIGH_THROUGHPUT_CONFIG.ringBits);
+    expect(low.capacity).toBeLessThan(high.capacity);
+  });
+});
