@@ -92,3 +92,19 @@ describe('SpanCollector invariants', () => {
     expect(Object.keys(flaky!.failuresByReason)).toEqual(['retries exhausted: flaky backend']);
   });
 });
+
+describe('SpanCollector.flush', () => {
+  it('resolves after everything accepted so far is exported, without waiting for the batch timeout', async () => {
+    const exporter = new RecordingExporter('slowish', () => delay(5));
+    const collector = new SpanCollector({
+      logger: SILENT_LOGGER,
+      exporters: [{ exporter }],
+      batch: { sendBatchSize: 100_000, timeoutMs: 60_000 },
+    });
+    collector.register().trySubmit(Array.from({ length: 500 }, (_, i) => makeSpan(0, i)));
+    await collector.flush();
+    expect(exporter.spans).toHaveLength(500);
+    expect(collector.state).toBe('running');
+    await collector.shutdown();
+  });
+});

@@ -130,6 +130,15 @@ export class SpanCollector {
   }
 
   /**
+   * Resolves once every span accepted before the call has been exported or given up (the
+   * SDK's forceFlush): rings drained, batcher flushed, sending queues idle.
+   */
+  async flush(): Promise<void> {
+    await this.consumer.flushNow();
+    await Promise.all(this.queues.map((queue) => queue.whenIdle()));
+  }
+
+  /**
    * Stops accepting (producers get CollectorClosedError), drains every ring, flushes the
    * batcher, waits for queued and in-flight exports and their retries up to deadlineMs, then
    * gives up on what is left and reports exactly what could not be delivered.

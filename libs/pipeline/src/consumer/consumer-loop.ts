@@ -39,6 +39,20 @@ export class ConsumerLoop {
     return this.running;
   }
 
+  /**
+   * Resolves once every span in the rings now has been handed to the sending queues: waits for
+   * the rings to empty (the consumer rings spaceFreed after each turn), then flushes the batcher.
+   */
+  async flushNow(): Promise<void> {
+    const { channel, spaceFreed, batcher, tuning } = this.parts;
+    while (channel.size > 0) {
+      const waiter = spaceFreed.notified({ timeoutMs: tuning.idleWakeMs });
+      if (channel.size === 0) waiter.cancel();
+      else await waiter;
+    }
+    batcher.flush();
+  }
+
   /** Finish: drain the (closed) channel, flush the batcher, then end. */
   stop(): Promise<void> {
     this.stopping = true;

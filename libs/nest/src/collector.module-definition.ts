@@ -1,0 +1,18 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { ExporterRegistration, PipelineLogger, PipelineOptionsInput } from '#spanring/pipeline';
+
+export interface CollectorModuleOptions {
+  /** Every exporter receives every batch; at least one. */
+  readonly exporters: readonly ExporterRegistration[];
+  /** Batch and ring settings; Collector defaults when omitted. */
+  readonly pipeline?: PipelineOptionsInput;
+  /** A pino-compatible logger; default: pino. */
+  readonly logger?: PipelineLogger;
+  /** How long shutdown may take to deliver what is pending; default 30 s. */
+  readonly shutdownDeadlineMs?: number;
+  /** Retry-After hint (seconds) for clients pushed back; default 1. */
+  readonly retryAfterSeconds?: number;
+}
+
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<CollectorModuleOptions>().setClassMethodName('forRoot').build();
