@@ -14,5 +14,12 @@ export interface CollectorModuleOptions {
   readonly retryAfterSeconds?: number;
 }
 
+/**
+ * Global by default (`isGlobal: false` to opt out), so receiver modules can inject
+ * SpanCollectorService without importing the configured module again.
+ */
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
-  new ConfigurableModuleBuilder<CollectorModuleOptions>().setClassMethodName('forRoot').build();
+  new ConfigurableModuleBuilder<CollectorModuleOptions>()
+    .setClassMethodName('forRoot')
+    .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+    .build();

@@ -108,6 +108,19 @@ describe('CollectorModule', () => {
   });
 });
 
+describe('CollectorModule scope', () => {
+  it('is global: a sibling module injects SpanCollectorService without importing it', async () => {
+    const exporter = new MemoryExporter();
+    @Module({ providers: [{ provide: 'USES_SERVICE', inject: [SpanCollectorService], useFactory: (s: SpanCollectorService) => s }] })
+    class SiblingModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [CollectorModule.forRoot({ exporters: [{ exporter }], logger: SILENT_LOGGER }), SiblingModule],
+    }).compile();
+    expect(moduleRef.get('USES_SERVICE')).toBe(moduleRef.get(SpanCollectorService));
+    await moduleRef.close();
+  });
+});
+
 describe('SpanCollectorService producers', () => {
   it('gives each client key its own producer, shares one key between its holders, and frees it on release', async () => {
     const moduleRef = await moduleWith(new MemoryExporter());
