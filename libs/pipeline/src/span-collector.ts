@@ -124,9 +124,13 @@ export class SpanCollector {
     return new Map(this.queues.map((queue) => [queue.exporter.name, queue.size]));
   }
 
-  /** Ring occupancy per live producer, for self-telemetry. */
   get producerCount(): number {
     return this.channel.producerCount;
+  }
+
+  /** Spans waiting in each live producer's ring, for self-telemetry. */
+  ringOccupancy(): { producerId: number; size: number; capacity: number }[] {
+    return this.channel.occupancy();
   }
 
   /**

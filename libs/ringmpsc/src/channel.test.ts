@@ -113,6 +113,18 @@ describe('Channel', () => {
     expect(channel.isFullyDrained()).toBe(true);
   });
 
+  it('reports each registered producer\'s ring occupancy', () => {
+    const channel = new Channel<number>({ ringBits: 3 });
+    const a = channel.register();
+    const b = channel.register();
+    a.pushMany([1, 2, 3]);
+    b.push(4);
+    expect(channel.occupancy()).toEqual([
+      { producerId: a.id, size: 3, capacity: 8 },
+      { producerId: b.id, size: 1, capacity: 8 },
+    ]);
+  });
+
   it('aggregates metrics over live and retired rings when enabled', () => {
     const channel = new Channel<number>({ ringBits: 1, enableMetrics: true });
     const a = channel.register();

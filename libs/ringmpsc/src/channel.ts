@@ -50,6 +50,11 @@ export class Channel<T> {
     return this.closed;
   }
 
+  /** Items waiting in each registered producer's ring (for occupancy metrics). */
+  occupancy(): { producerId: number; size: number; capacity: number }[] {
+    return this.producers.map((producer) => ({ producerId: producer.id, size: producer.size, capacity: producer.capacity }));
+  }
+
   /** Every item available now, round-robin with the per-ring cap each turn. */
   consumeAll(handler: ItemHandler<T>): number {
     return this.consumeAllUpTo(Number.MAX_SAFE_INTEGER, handler);
