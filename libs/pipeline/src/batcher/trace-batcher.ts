@@ -27,6 +27,8 @@ export class TraceBatcher {
   private readonly order: TraceBucket[] = [];
   private pending = 0;
   private firstPendingAt = 0;
+  /** The bucket the previous span went to: spans of one trace often arrive back to back. */
+  private last: TraceBucket | undefined;
 
   constructor(options: BatchOptions, sink: BatchSink) {
     this.options = options;
@@ -39,6 +41,16 @@ export class TraceBatcher {
 
   add(span: Span): void {
     const traceId = span.traceId;
+    let bucket = this.last;
+    if (bucket === undefined || !sameId(bucket.traceId, traceId)) {
+      bucket = this.bucketFor(traceId);
+      this.last = bucket;
+    }
+    bucket.spans.push(span);
+    if (this.pending++ === 0) this.firstPendingAt = performance.now();
+  }
+
+  private bucketFor(traceId: Uint8Array): TraceBucket {
     const key = traceKey(traceId);
     let bucket = this.buckets.get(key);
     while (bucket !== undefined && !sameId(bucket.traceId, traceId)) bucket = bucket.next;
@@ -47,8 +59,7 @@ export class TraceBatcher {
       this.buckets.set(key, bucket);
       this.order.push(bucket);
     }
-    bucket.spans.push(span);
-    if (this.pending++ === 0) this.firstPendingAt = performance.now();
+    return bucket;
   }
 
   /** Flushes if enough spans are pending; returns the number of spans emitted. */
@@ -91,6 +102,7 @@ export class TraceBatcher {
     if (batch.length > 0) this.sink(batch);
     this.buckets.clear();
     this.order.length = 0;
+    this.last = undefined;
     this.pending = 0;
     return emitted;
   }
