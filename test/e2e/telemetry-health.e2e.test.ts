@@ -119,3 +119,47 @@ describe('health_check', () => {
     expect((await fetch(`${healthUrl}/elsewhere`)).status).toBe(404);
   });
 });
+
+describe('OTLP metrics push', () => {
+  it('pushes the self-metrics periodically to an OTLP/HTTP metrics endpoint, and once more on shutdown', async () => {
+    const { createServer } = await import('node:http');
+    const requests: { path: string; type: string; body: Buffer }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        requests.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const exporter = new GatedExporter();
+    exporter.release();
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        CollectorModule.forRoot({ exporters: [{ exporter }], logger: SILENT_LOGGER }),
+        TelemetryModule.forRoot({
+          logLevel: 'info',
+          otlpPush: { endpoint: `http://127.0.0.1:${port}/v1/metrics`, protocol: 'http/protobuf', intervalMs: 100 },
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    await moduleRef.get(SpanCollectorService).submit([makeSpan(0, 0)]);
+    const deadline = Date.now() + 10_000;
+    while (requests.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const beforeClose = requests.length;
+    await moduleRef.close();
+    moduleRef = undefined;
+    server.close();
+    expect(beforeClose).toBeGreaterThanOrEqual(2);
+    expect(requests.length).toBeGreaterThan(beforeClose);
+    expect(requests[0]!.path).toBe('/v1/metrics');
+    expect(requests[0]!.type).toBe('application/x-protobuf');
+    const last = requests.at(-1)!.body;
+    for (const name of ['otelcol_exporter_sent_spans', 'otelcol_exporter_queue_capacity', 'spanring_backpressure_waits']) {
+      expect(last.includes(name)).toBe(true);
+    }
+  });
+});

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { TelemetrySettings } from '../config/runtime-config.ts';
 import { createCollectorRegistry } from './collector-metrics.ts';
 import { EndpointServer } from './endpoint-server.ts';
+import { OTLP_PUSH_SETTINGS, OtlpMetricsPush } from './otlp-metrics-push.ts';
 import { ReceiverStats } from './receiver-stats.ts';
 
 export const TELEMETRY_SETTINGS = Symbol('spanring.TelemetrySettings');
@@ -48,14 +49,23 @@ export class TelemetryServer implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** Self-telemetry: receiver counters and the Prometheus endpoint (global: receivers record into it). */
+/**
+ * Self-telemetry: receiver counters, the Prometheus endpoint and the optional OTLP push
+ * (global: receivers record into it).
+ */
 @Module({})
 export class TelemetryModule {
   static forRoot(settings: TelemetrySettings): DynamicModule {
     return {
       module: TelemetryModule,
       global: true,
-      providers: [{ provide: TELEMETRY_SETTINGS, useValue: settings }, ReceiverStats, TelemetryServer],
+      providers: [
+        { provide: TELEMETRY_SETTINGS, useValue: settings },
+        { provide: OTLP_PUSH_SETTINGS, useValue: settings.otlpPush },
+        ReceiverStats,
+        TelemetryServer,
+        OtlpMetricsPush,
+      ],
       exports: [ReceiverStats, TelemetryServer],
     };
   }
