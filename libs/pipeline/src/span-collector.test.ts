@@ -163,6 +163,29 @@ describe('SpanCollector', () => {
     expect(exporter.attempts).toBeGreaterThan(1);
   });
 
+  it('finishes a drain past its deadline even with full queues and spans still in the rings, counting them failed', async () => {
+    // The exporter only ever ends by abort; queue and ring are tiny, so at the deadline spans
+    // sit in the ring and the batcher while the queue is full.
+    const exporter = new RecordingExporter('stuck', (_spans, _attempt, signal) => delay(60_000, signal));
+    const collector = collectorWith(exporter, {
+      collector: { ringBits: 2 },
+      batch: { sendBatchSize: 1, sendBatchMaxSize: 1, timeoutMs: 0 },
+      exporters: [{ exporter, settings: { queue: { queueSize: 1, numConsumers: 1 } } }],
+    });
+    const producer = collector.register();
+    let accepted = 0;
+    for (let i = 0; i < 20; i++) {
+      accepted += producer.trySubmit(makeSpan(0, i)).accepted;
+      await delay(1);
+    }
+    const report = await collector.shutdown({ deadlineMs: 200 });
+    expect(report.deadlineExceeded).toBe(true);
+    expect(report.acceptedSpans).toBe(accepted);
+    expect(report.exporters[0]!.failedSpans).toBe(accepted);
+    expect(report.exporters[0]!.sentSpans).toBe(0);
+    expect(report.spansLeftInRings).toBe(0);
+  });
+
   it('gives every exporter every batch', async () => {
     const a = new RecordingExporter('a');
     const b = new RecordingExporter('b');

@@ -46,9 +46,12 @@ export class SendingQueue {
     return this.fifo.size;
   }
 
-  /** False while queueSize batches wait: the consumer must stop taking spans. */
+  /**
+   * False while queueSize batches wait: the consumer must stop taking spans. Always true once
+   * aborted: late batches are given up at once, so a drain past its deadline never blocks.
+   */
   hasRoom(): boolean {
-    return this.fifo.size < this.settings.queue.queueSize;
+    return this.abort.signal.aborted || this.fifo.size < this.settings.queue.queueSize;
   }
 
   /** True when nothing waits and nothing is being exported. */
@@ -61,6 +64,12 @@ export class SendingQueue {
    * each turn, so the overshoot is bounded by one turn's batches.
    */
   enqueue(batch: Span[]): void {
+    if (this.abort.signal.aborted) {
+      // Invariant P4/P11: after the deadline nothing is queued for workers that are gone;
+      // the batch is counted as failed with the deadline's reason right away.
+      this.giveUp(batch, (this.abort.signal.reason as Error).message, this.abort.signal.reason);
+      return;
+    }
     this.fifo.push(batch);
     this.metrics.queueSize = this.fifo.size;
     this.workAvailable.notifyOne();
