@@ -1,0 +1,139 @@
+/**
+ * Reads a request body from the raw stream (the app runs without Nest's body parsers), gunzips
+ * it on the fly, and stops at the size limit. The limit applies twice: to the bytes on the
+ * wire and to the bytes after decompression, each counted as they stream, so neither a huge
+ * upload nor a small gzip bomb can make the receiver hold more than `maxBytes` (plus one zlib
+ * chunk) in memory.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import type { BodyCoding } from './media-type.ts';
+
+/** The body is larger than the limit, on the wire or once decompressed → 413. */
+export class BodyTooLargeError extends Error {
+  readonly limitBytes: number;
+  readonly decompressed: boolean;
+
+  constructor(limitBytes: number, decompressed: boolean) {
+    super(
+      decompressed
+        ? `the decompressed request body exceeds the limit of ${limitBytes} bytes`
+        : `the request body exceeds the limit of ${limitBytes} bytes`,
+    );
+    this.name = 'BodyTooLargeError';
+    this.limitBytes = limitBytes;
+    this.decompressed = decompressed;
+  }
+}
+
+/** The body says it is gzip but is not a valid gzip stream (corrupt or truncated) → 400. */
+export class BodyEncodingError extends Error {
+  constructor(cause: unknown) {
+    super(`the request body is not valid gzip: ${(cause as Error).message}`, { cause });
+    this.name = 'BodyEncodingError';
+  }
+}
+
+/** The client went away before the body ended; there is nobody left to answer. */
+export class BodyAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before the request body ended');
+    this.name = 'BodyAbortedError';
+  }
+}
+
+export interface ReadBodyOptions {
+  readonly maxBytes: number;
+  readonly coding: BodyCoding;
+}
+
+/**
+ * Resolves with the (decompressed) body. On failure the request stream is left flowing with
+ * no listener, so the rest of the upload is discarded as it arrives (never decompressed) while
+ * the caller answers; the caller should close the connection after the answer.
+ */
+export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
+  const { maxBytes } = options;
+  const declared = declaredLength(req);
+  // Known too large from the headers alone: refuse before reading a byte.
+  if (declared !== undefined && declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes, false));
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let wireBytes = 0;
+    let bodyBytes = 0;
+    let settled = false;
+    const gunzip: Gunzip | undefined = options.coding === 'gzip' ? createGunzip() : undefined;
+
+    const cleanup = (): void => {
+      req.off('data', onWireData);
+      req.off('end', onWireEnd);
+      req.off('error', onAborted);
+      req.off('close', onClose);
+      if (gunzip !== undefined) {
+        gunzip.off('data', onBodyData);
+        gunzip.off('end', onBodyEnd);
+        gunzip.off('drain', onDrain);
+        // Stops zlib at once: a bomb's remaining output is never produced.
+        gunzip.destroy();
+      }
+      // Keep the upload flowing into nothing, so the client can finish sending and read our answer.
+      req.resume();
+    };
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      reject(error);
+    };
+    const onBodyData = (chunk: Buffer): void => {
+      if (settled) return;
+      bodyBytes += chunk.length;
+      if (bodyBytes > maxBytes) return fail(new BodyTooLargeError(maxBytes, gunzip !== undefined));
+      chunks.push(chunk);
+    };
+    const onBodyEnd = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bodyBytes));
+    };
+    const onDrain = (): void => {
+      req.resume();
+    };
+    const onWireData = (chunk: Buffer): void => {
+      if (settled) return;
+      wireBytes += chunk.length;
+      if (wireBytes > maxBytes) return fail(new BodyTooLargeError(maxBytes, false));
+      if (gunzip === undefined) return onBodyData(chunk);
+      // zlib's backpressure: do not queue more compressed input than it can work through.
+      if (!gunzip.write(chunk)) req.pause();
+    };
+    const onWireEnd = (): void => {
+      if (gunzip === undefined) onBodyEnd();
+      else gunzip.end();
+    };
+    const onAborted = (): void => fail(new BodyAbortedError());
+    const onClose = (): void => {
+      if (!req.complete) fail(new BodyAbortedError());
+    };
+
+    if (gunzip !== undefined) {
+      gunzip.on('data', onBodyData);
+      gunzip.on('end', onBodyEnd);
+      gunzip.on('drain', onDrain);
+      gunzip.on('error', (error) => fail(new BodyEncodingError(error)));
+    }
+    req.on('data', onWireData);
+    req.on('end', onWireEnd);
+    req.on('error', onAborted);
+    req.on('close', onClose);
+  });
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-length'];
+  if (header === undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
