@@ -1,24 +1,102 @@
+#!/usr/bin/env node
+// The `spanring` command: parses the CLI, then runs the collector until SIGTERM/SIGINT.
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { SpanCollectorService } from '#spanring/nest';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import { pino, type Logger } from 'pino';
 import { AppModule } from './app.module.ts';
+import { parseCli } from './cli/cli.ts';
+import type { RuntimeConfig } from './config/runtime-config.ts';
+import { HealthServer, ServiceStatus } from './health/health.module.ts';
+import { HTTP_RECEIVER_APP_OPTIONS, OtlpGrpcReceiver } from './receiver/index.ts';
+import { TelemetryServer } from './telemetry/telemetry.module.ts';
 
-const DEFAULT_HEALTH_ENDPOINT = '0.0.0.0:13133';
-
-function parseEndpoint(endpoint: string): { host: string; port: number } {
-  const separator = endpoint.lastIndexOf(':');
-  const port = Number(endpoint.slice(separator + 1));
-  if (separator < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid endpoint "${endpoint}": expected host:port with a port from 0 to 65535`);
+/** The version from the package.json above this file (source or dist/, either works). */
+function packageVersion(): string {
+  let dir = new URL('.', import.meta.url);
+  for (let depth = 0; depth < 8; depth++) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'spanring') return manifest.version ?? '0.0.0';
+    } catch {
+      // not here: keep walking up
+    }
+    dir = new URL('..', dir);
   }
-  return { host: endpoint.slice(0, separator), port };
+  return '0.0.0';
 }
 
-async function bootstrap(): Promise<void> {
-  const { host, port } = parseEndpoint(process.env.SPANRING_HEALTH_ENDPOINT ?? DEFAULT_HEALTH_ENDPOINT);
-  const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
-  app.enableShutdownHooks();
-  await app.listen(port, host);
-  console.log(`spanring: health on http://${host}:${port}/`);
+async function run(config: RuntimeConfig): Promise<number> {
+  const logger = pino({ name: 'spanring', level: config.telemetry.logLevel });
+  const app = await NestFactory.create(AppModule.forConfig(config, logger), { ...HTTP_RECEIVER_APP_OPTIONS, bufferLogs: true });
+  app.useLogger(app.get(NestPinoLogger));
+  const http = config.receivers.http;
+  if (http !== undefined) await app.listen(http.port, http.host);
+  else await app.init();
+  app.get(ServiceStatus).markReady();
+  logger.info(listeningOn(app, config), 'spanring is ready');
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void drainAndExit(app, logger, signal).then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
 }
 
-await bootstrap();
+function listeningOn(app: INestApplication, config: RuntimeConfig): object {
+  const grpc = config.receivers.grpc === undefined ? undefined : app.get(OtlpGrpcReceiver).port;
+  const http = config.receivers.http === undefined ? undefined : (app.getHttpServer().address() as { port: number }).port;
+  return {
+    otlpGrpcPort: grpc,
+    otlpHttpPort: http,
+    metricsPort: app.get(TelemetryServer).port,
+    healthPort: app.get(HealthServer).port,
+    exporters: config.exporters.map((e) => e.id),
+  };
+}
+
+/** Readiness goes false, receivers stop, the pipeline drains within shutdown_timeout, exit 0. */
+async function drainAndExit(app: INestApplication, logger: Logger, signal: NodeJS.Signals): Promise<number> {
+  logger.info({ signal }, 'shutting down: receivers stop, the pipeline drains');
+  app.get(ServiceStatus).markDraining();
+  // The collector logs its drain report itself; close() runs the receivers' and its shutdown hooks.
+  const drained = app.get(SpanCollectorService).shutdown();
+  await app.close();
+  const report = await drained;
+  logger.info({ delivered: report.delivered }, 'stopped');
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const command = parseCli(process.argv.slice(2), process.env, packageVersion());
+  switch (command.kind) {
+    case 'help':
+    case 'version':
+    case 'print-config':
+      process.stdout.write(command.text.endsWith('\n') ? command.text : `${command.text}\n`);
+      return 0;
+    case 'validate':
+      (command.ok ? process.stdout : process.stderr).write(command.text.endsWith('\n') ? command.text : `${command.text}\n`);
+      return command.ok ? 0 : 1;
+    case 'error':
+      process.stderr.write(command.text.endsWith('\n') ? command.text : `${command.text}\n`);
+      return command.exitCode;
+    case 'run':
+      return run(command.config);
+  }
+}
+
+// A bad request must never take the process down; anything that slips through is logged loudly.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`spanring: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}\n`);
+});
+
+process.exitCode = await main();
+// Everything was closed; if a stray handle still holds the event loop, do not hang a deploy.
+setTimeout(() => process.exit(), 2_000).unref();
