@@ -38,6 +38,7 @@ export { ExporterMetrics, Histogram, PipelineMetrics } from './metrics.ts';
 export {
   AsyncSpanProducer,
   SpanProducer,
+  type AdmitResult,
   type SubmitOptions,
   type TrySubmitResult,
 } from './producer/span-producer.ts';

@@ -110,6 +110,28 @@ describe('SpanCollector', () => {
     expect(report.delivered).toBe(true);
   });
 
+  it('admit() reports exactly how much of an oversize request got in before the wait ran out', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const exporter = new RecordingExporter('blocked', () => gate);
+    const collector = collectorWith(exporter, {
+      collector: { ringBits: 4 },
+      batch: { sendBatchSize: 1, sendBatchMaxSize: 1, timeoutMs: 0 },
+      exporters: [{ exporter, settings: { queue: { queueSize: 1, numConsumers: 1 } } }],
+    });
+    const producer = collector.registerAsync();
+    const spans = Array.from({ length: 100 }, (_, i) => makeSpan(0, i)); // far more than the 16-slot ring
+    const { accepted, refusal } = await producer.admit(spans, { timeoutMs: 100 });
+    expect(refusal).toBeInstanceOf(BackpressureTimeoutError);
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(100);
+    expect(collector.metrics.accepted).toBe(accepted);
+    expect(collector.metrics.refused).toBe(100 - accepted);
+    release();
+    await collector.shutdown();
+    expect(exporter.spans.map((s) => s.name)).toEqual(spans.slice(0, accepted).map((s) => s.name));
+  });
+
   it('refuses submits once shutdown began with CollectorClosedError', async () => {
     const exporter = new RecordingExporter();
     const collector = collectorWith(exporter);

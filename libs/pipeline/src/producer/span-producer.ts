@@ -91,6 +91,12 @@ export class SpanProducer {
   }
 }
 
+/** What admit() did: `accepted` spans are in the pipeline; `refusal` says why the rest is not. */
+export interface AdmitResult {
+  readonly accepted: number;
+  readonly refusal: BackpressureTimeoutError | CollectorClosedError | undefined;
+}
+
 export interface SubmitOptions {
   /** Longest wait for ring space; default: the collector's backpressureTimeoutMs. */
   readonly timeoutMs?: number;
@@ -115,23 +121,42 @@ export class AsyncSpanProducer {
     this.defaultTimeoutMs = defaultTimeoutMs;
   }
 
+  /** Submits all spans or rejects with BackpressureTimeoutError / CollectorClosedError. */
   async submit(spans: readonly Span[], options: SubmitOptions = {}): Promise<void> {
+    const { refusal } = await this.admit(spans, options);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /**
+   * Like submit(), but resolves with exactly how many spans entered the ring and why the rest
+   * did not, so a receiver can answer a partial success for an oversize request cut short
+   * instead of inviting a retry that would duplicate the accepted part.
+   */
+  async admit(spans: readonly Span[], options: SubmitOptions = {}): Promise<AdmitResult> {
     const signals = this.producer.signalsForAsync;
     if (signals.isClosing()) {
       signals.metrics.refused += spans.length;
-      throw new CollectorClosedError();
+      return { accepted: 0, refusal: new CollectorClosedError() };
     }
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     const deadline = performance.now() + timeoutMs;
     const whole = spans.length <= this.producer.capacity;
     let from = 0;
-    while (from < spans.length) {
-      if (!whole || this.producer.freeSlots() >= spans.length - from) {
-        from += this.producer.push(spans, from);
-        if (from >= spans.length) return;
+    try {
+      while (from < spans.length) {
+        if (!whole || this.producer.freeSlots() >= spans.length - from) {
+          from += this.producer.push(spans, from);
+          if (from >= spans.length) break;
+        }
+        const remaining = spans.length - from;
+        await this.waitForSpace(remaining, whole ? remaining : 1, deadline, timeoutMs, options.signal);
       }
-      const remaining = spans.length - from;
-      await this.waitForSpace(remaining, whole ? remaining : 1, deadline, timeoutMs, options.signal);
+      return { accepted: from, refusal: undefined };
+    } catch (error) {
+      if (error instanceof BackpressureTimeoutError || error instanceof CollectorClosedError) {
+        return { accepted: from, refusal: error };
+      }
+      throw error;
     }
   }
 

@@ -10,7 +10,6 @@ import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { clientKeyOf, InvalidTenantError } from './client-key.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
 import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';
-import { submitSpans } from './submit-spans.ts';
 import { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
 
 /** What a unary handler passes to its callback. */
@@ -55,7 +54,7 @@ const SUCCESS_RESPONSE = Buffer.from(encodeTraceResponse({ partialSuccess: undef
  * - Backpressure (rings full past the collector's backpressure timeout) and shutdown answer
  *   UNAVAILABLE with google.rpc.RetryInfo, so clients retry after `retryAfterSeconds`. A
  *   larger-than-ring request cut short midway is answered OK with partial_success instead,
- *   since a retry would duplicate the part that got in (see submit-spans.ts).
+ *   since a retry would duplicate the part that got in (see AsyncSpanProducer.admit).
  *
  * Fairness: each client writes through its own producer ring, so a client flooding the
  * service fills only its own ring and is pushed back while other clients' spans keep flowing.
@@ -200,7 +199,7 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     call.once('cancelled', cancel);
     try {
       const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-      const { accepted, refusal } = await submitSpans(client.producer, spans, timeoutMs, aborter.signal);
+      const { accepted, refusal } = await client.producer.admit(spans, { timeoutMs, signal: aborter.signal });
       // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
       this.stats?.record('grpc', accepted, spans.length - accepted);
       if (refusal === undefined) return [null, SUCCESS_RESPONSE];

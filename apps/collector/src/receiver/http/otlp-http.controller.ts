@@ -16,7 +16,6 @@ import {
 } from './media-type.ts';
 import { BodyAbortedError, BodyEncodingError, BodyTooLargeError, readBody } from './read-body.ts';
 import { RpcCode, sendStatus, sendSuccess } from './responses.ts';
-import { submitSpans } from './submit.ts';
 
 /** The OTLP/HTTP traces path (otelcol traces_url_path default). */
 export const OTLP_TRACES_PATH = '/v1/traces';
@@ -163,7 +162,7 @@ export class OtlpHttpController {
     res.once('close', onClose);
     try {
       const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-      const { accepted, refusal } = await submitSpans(lease.producer, spans, timeoutMs, gone.signal);
+      const { accepted, refusal } = await lease.producer.admit(spans, { timeoutMs, signal: gone.signal });
       // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
       this.stats?.record('http', accepted, spans.length - accepted);
       if (refusal === undefined) return sendSuccess(res, format);
