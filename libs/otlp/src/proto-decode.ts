@@ -590,27 +590,17 @@ function decodeAnyValue(reader: ProtoReader, depth: number): AnyValue {
 }
 
 function decodeArrayValue(reader: ProtoReader, depth: number): AnyValue[] {
-  const outer = reader.enter();
-  const values: AnyValue[] = [];
-  while (reader.more()) {
-    const tag = reader.tag();
-    if (tag !== ListTag.values) {
-      reader.skipUnknown(tag, ListTag);
-      continue;
-    }
-    try {
-      values.push(decodeAnyValue(reader, depth + 1));
-    } catch (error) {
-      rethrowUnder(error, `values[${values.length}]`);
-    }
-  }
-  reader.leave(outer);
-  return values;
+  return decodeListValues(reader, depth, decodeAnyValue);
 }
 
 function decodeKeyValueList(reader: ProtoReader, depth: number): KeyValue[] {
+  return decodeListValues(reader, depth, decodeKeyValue);
+}
+
+/** ArrayValue and KeyValueList share one shape: `repeated <T> values = 1` (Invariant C1). */
+function decodeListValues<T>(reader: ProtoReader, depth: number, decodeOne: (reader: ProtoReader, depth: number) => T): T[] {
   const outer = reader.enter();
-  const values: KeyValue[] = [];
+  const values: T[] = [];
   while (reader.more()) {
     const tag = reader.tag();
     if (tag !== ListTag.values) {
@@ -618,7 +608,7 @@ function decodeKeyValueList(reader: ProtoReader, depth: number): KeyValue[] {
       continue;
     }
     try {
-      values.push(decodeKeyValue(reader, depth + 1));
+      values.push(decodeOne(reader, depth + 1));
     } catch (error) {
       rethrowUnder(error, `values[${values.length}]`);
     }
