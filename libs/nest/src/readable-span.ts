@@ -1,4 +1,4 @@
-import type { AnyValue, InstrumentationScope, KeyValue, Resource, Span, SpanEvent, SpanLink } from '#spanring/otlp';
+import { spanExtra, type AnyValue, type InstrumentationScope, type KeyValue, type Resource, type Span, type SpanEvent, type SpanLink } from '#spanring/otlp';
 
 /**
  * The parts of an OpenTelemetry SDK ReadableSpan we read. Written structurally (not imported
@@ -63,14 +63,6 @@ export class ReadableSpanConverter {
     const links = span.links.map(toLink);
     const traceState = context.traceState?.serialize() ?? '';
     const statusMessage = span.status.message ?? '';
-    const hasExtra =
-      events.length > 0 ||
-      links.length > 0 ||
-      traceState !== '' ||
-      statusMessage !== '' ||
-      span.droppedAttributesCount > 0 ||
-      span.droppedEventsCount > 0 ||
-      span.droppedLinksCount > 0;
     return {
       resource: this.resourceOf(span.resource),
       scope: this.scopeOf(span.instrumentationScope),
@@ -85,17 +77,15 @@ export class ReadableSpanConverter {
       flags: (context.traceFlags & 0xff) | HAS_IS_REMOTE | (parent?.isRemote ? IS_REMOTE : 0),
       statusCode: span.status.code,
       attributes: toKeyValues(span.attributes),
-      extra: hasExtra
-        ? {
-            traceState,
-            statusMessage,
-            droppedAttributesCount: span.droppedAttributesCount,
-            events,
-            droppedEventsCount: span.droppedEventsCount,
-            links,
-            droppedLinksCount: span.droppedLinksCount,
-          }
-        : undefined,
+      extra: spanExtra({
+        traceState,
+        statusMessage,
+        droppedAttributesCount: span.droppedAttributesCount,
+        events,
+        droppedEventsCount: span.droppedEventsCount,
+        links,
+        droppedLinksCount: span.droppedLinksCount,
+      }),
     };
   }
 

@@ -12,7 +12,7 @@ export type {
   SpanExtra,
   SpanLink,
 } from './model.ts';
-export { groupSpans, MAX_ANY_VALUE_DEPTH, SpanKind, StatusCode } from './model.ts';
+export { groupSpans, MAX_ANY_VALUE_DEPTH, spanExtra, SpanKind, StatusCode } from './model.ts';
 export { decodeTraceRequest } from './proto-decode.ts';
 export { encodeTraceRequest } from './proto-encode.ts';
 export { decodeTraceRequestJson } from './json-decode.ts';

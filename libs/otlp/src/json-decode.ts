@@ -4,7 +4,7 @@
  * errors name fields in lowerCamelCase whatever the input used.
  */
 import { OtlpDecodeError, rethrowUnder } from './errors.ts';
-import { MAX_ANY_VALUE_DEPTH, NO_ITEMS, SpanKind, StatusCode } from './model.ts';
+import { MAX_ANY_VALUE_DEPTH, NO_ITEMS, spanExtra, SpanKind, StatusCode } from './model.ts';
 import type {
   AnyValue,
   EntityRef,
@@ -13,7 +13,6 @@ import type {
   Resource,
   Span,
   SpanEvent,
-  SpanExtra,
   SpanLink,
 } from './model.ts';
 import { fromBase64, fromHex } from './text.ts';
@@ -304,17 +303,7 @@ function decodeSpan(json: unknown, resource: Resource, scope: InstrumentationSco
   const droppedEventsCount = uint32(object, 'droppedEventsCount', 'dropped_events_count');
   const links = list(object, 'links', 'links', decodeLink);
   const droppedLinksCount = uint32(object, 'droppedLinksCount', 'dropped_links_count');
-  const hasExtra =
-    traceState !== '' ||
-    statusMessage !== '' ||
-    droppedAttributesCount !== 0 ||
-    events.length !== 0 ||
-    droppedEventsCount !== 0 ||
-    links.length !== 0 ||
-    droppedLinksCount !== 0;
-  const extra: SpanExtra | undefined = hasExtra
-    ? { traceState, statusMessage, droppedAttributesCount, events, droppedEventsCount, links, droppedLinksCount }
-    : undefined;
+  const extra = spanExtra({ traceState, statusMessage, droppedAttributesCount, events, droppedEventsCount, links, droppedLinksCount });
   return {
     resource,
     scope,

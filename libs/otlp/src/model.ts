@@ -105,6 +105,22 @@ export interface SpanExtra {
   readonly droppedLinksCount: number;
 }
 
+/**
+ * The canonical `Span.extra` for these fields: undefined when every one is at its default
+ * (Invariant C12), so equal spans compare equal whichever decoder or converter built them.
+ */
+export function spanExtra(fields: SpanExtra): SpanExtra | undefined {
+  const hasExtra =
+    fields.traceState !== '' ||
+    fields.statusMessage !== '' ||
+    fields.droppedAttributesCount !== 0 ||
+    fields.events.length !== 0 ||
+    fields.droppedEventsCount !== 0 ||
+    fields.links.length !== 0 ||
+    fields.droppedLinksCount !== 0;
+  return hasExtra ? fields : undefined;
+}
+
 export interface Span {
   /** Shared by every span of the same ResourceSpans. */
   readonly resource: Resource;

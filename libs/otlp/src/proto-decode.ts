@@ -8,7 +8,7 @@
  * any path string on the happy path.
  */
 import { OtlpDecodeError, rethrowUnder } from './errors.ts';
-import { MAX_ANY_VALUE_DEPTH, NO_ITEMS } from './model.ts';
+import { MAX_ANY_VALUE_DEPTH, NO_ITEMS, spanExtra } from './model.ts';
 import type {
   AnyValue,
   EntityRef,
@@ -17,7 +17,6 @@ import type {
   Resource,
   Span,
   SpanEvent,
-  SpanExtra,
   SpanLink,
 } from './model.ts';
 import {
@@ -382,17 +381,7 @@ function decodeSpan(reader: ProtoReader, resource: Resource, scope: Instrumentat
   reader.leave(outer);
   checkIdLength(traceId, TRACE_ID_BYTES, 'traceId', 'trace id');
   checkIdLength(spanId, SPAN_ID_BYTES, 'spanId', 'span id');
-  const hasExtra =
-    traceState !== '' ||
-    statusMessage !== '' ||
-    droppedAttributesCount !== 0 ||
-    events.length !== 0 ||
-    droppedEventsCount !== 0 ||
-    links.length !== 0 ||
-    droppedLinksCount !== 0;
-  const extra: SpanExtra | undefined = hasExtra
-    ? { traceState, statusMessage, droppedAttributesCount, events, droppedEventsCount, links, droppedLinksCount }
-    : undefined;
+  const extra = spanExtra({ traceState, statusMessage, droppedAttributesCount, events, droppedEventsCount, links, droppedLinksCount });
   return {
     resource,
     scope,
