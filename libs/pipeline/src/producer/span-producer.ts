@@ -109,8 +109,8 @@ export interface SubmitOptions {
  *
  * Admission is all-or-nothing for requests that fit in the ring: a refused request left no
  * span behind, so a client that retries it creates no duplicates. A request larger than the
- * whole ring is admitted piece by piece; if it times out midway, the error says how many
- * spans were already accepted.
+ * whole ring is admitted piece by piece; admit() then reports how many spans got in if the
+ * wait runs out midway.
  */
 export class AsyncSpanProducer {
   readonly producer: SpanProducer;
