@@ -108,6 +108,61 @@ describe('CollectorModule', () => {
   });
 });
 
+describe('SpanringSpanProcessor overflow', () => {
+  it('keeps spans that found the ring full and delivers them once the pipeline frees up, however long that takes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const delivered: string[] = [];
+    const exporter: SpanExporter = {
+      name: 'gated',
+      async export(spans) {
+        await gate;
+        delivered.push(...spans.map((s) => s.name));
+      },
+      async shutdown() {},
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CollectorModule.forRoot({
+          exporters: [{ exporter, settings: { queue: { queueSize: 1, numConsumers: 1 } } }],
+          logger: SILENT_LOGGER,
+          pipeline: { collector: { ringBits: 3, backpressureTimeoutMs: 20 }, batch: { sendBatchSize: 4, sendBatchMaxSize: 4, timeoutMs: 0 } },
+        }),
+      ],
+    }).compile();
+    const processor = moduleRef.get(SpanringSpanProcessor);
+    const tracer = new TracerProvider({ spanProcessors: [processor] }).getTracer('overflow');
+    // Ended in one synchronous burst, before the consumer runs: 8 fit in the ring and up to 8
+    // (one ring's worth) in the processor's overflow, so 16 spans are held and none is refused.
+    const names = Array.from({ length: 16 }, (_, i) => `s${i}`);
+    for (const name of names) tracer.startSpan(name).end();
+    // Far longer than the 20 ms backpressure wait: the processor keeps waiting, it does not give up.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await processor.forceFlush();
+    expect(delivered).toEqual(names);
+    expect(moduleRef.get(SpanCollectorService).collector.metrics.refused).toBe(0);
+    expect(processor.refusedSpans).toBe(0);
+    await moduleRef.close();
+  });
+
+  it('refuses, and counts, what does not fit in its bounded overflow', async () => {
+    const exporter = new MemoryExporter();
+    const moduleRef = await moduleWith(exporter, { pipeline: { collector: { ringBits: 2 } } });
+    const processor = moduleRef.get(SpanringSpanProcessor);
+    const tracer = new TracerProvider({ spanProcessors: [processor] }).getTracer('burst');
+    // One synchronous burst: the ring (4) and the overflow (about one ring more) hold the rest.
+    for (let i = 0; i < 20; i++) tracer.startSpan(`b${i}`).end();
+    const refused = processor.refusedSpans;
+    expect(refused).toBeGreaterThan(0);
+    expect(moduleRef.get(SpanCollectorService).collector.metrics.refused).toBe(refused);
+    await processor.forceFlush();
+    // Every span was either delivered or refused and counted: none disappeared.
+    expect(exporter.spans.length + refused).toBe(20);
+    await moduleRef.close();
+  });
+});
+
 describe('CollectorModule scope', () => {
   it('is global: a sibling module injects SpanCollectorService without importing it', async () => {
     const exporter = new MemoryExporter();

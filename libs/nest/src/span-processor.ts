@@ -60,18 +60,26 @@ export class SpanringSpanProcessor implements OnModuleDestroy {
     await this.draining;
   }
 
+  /**
+   * Submits the overflow in the background, waiting for ring space as long as it takes (the
+   * overflow is bounded by maxOverflow; shutdown wakes the wait). Only a closing collector makes
+   * the processor refuse what is left, and it counts exactly those spans.
+   */
   private async drainOverflow(): Promise<void> {
     try {
       while (this.overflow.length > 0) {
         const batch = this.overflow;
         this.overflow = [];
-        try {
-          await this.service.submit(batch);
-        } catch (error) {
-          if (!(error instanceof CollectorClosedError)) throw error;
-          this.refuse(batch.length + this.overflow.length);
+        const { accepted, refusal } = await this.service
+          .inProcessProducer()
+          .admit(batch, { timeoutMs: Number.POSITIVE_INFINITY });
+        if (refusal === undefined) continue;
+        if (refusal instanceof CollectorClosedError) {
+          this.refuse(this.overflow.length);
           this.overflow = [];
+          return;
         }
+        this.overflow = batch.slice(accepted).concat(this.overflow);
       }
     } finally {
       this.draining = undefined;

@@ -98,7 +98,7 @@ export interface AdmitResult {
 }
 
 export interface SubmitOptions {
-  /** Longest wait for ring space; default: the collector's backpressureTimeoutMs. */
+  /** Longest wait for ring space (Infinity: until space or shutdown); default: the collector's backpressureTimeoutMs. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -176,7 +176,8 @@ export class AsyncSpanProducer {
     }
     signals.metrics.backpressureWaits++;
     // Invariant P2: register first, then re-check, so a notification in between is kept.
-    const waiter = signals.spaceFreed.notified({ timeoutMs: left, signal });
+    // An infinite timeout waits for space or shutdown only (no timer: setTimeout cannot hold it).
+    const waiter = signals.spaceFreed.notified(Number.isFinite(left) ? { timeoutMs: left, signal } : { signal });
     if (signals.isClosing()) {
       waiter.cancel();
       signals.metrics.refused += remaining;
