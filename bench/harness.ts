@@ -190,13 +190,15 @@ export interface BenchCheck {
   readonly unit: string;
   readonly target: string | null;
   readonly met: boolean | null;
+  /** How the table shows the value (e.g. "3.42" for milliseconds); defaults to the integer or formatRate. */
+  readonly display?: string;
 }
 
 export function renderChecks(checks: readonly BenchCheck[]): string {
   const header = ['check', 'value', 'unit', 'target', 'result'];
   const lines = checks.map((c) => [
     c.label ?? c.name,
-    Number.isInteger(c.value) ? String(c.value) : formatRate(c.value),
+    c.display ?? (Number.isInteger(c.value) ? String(c.value) : formatRate(c.value)),
     c.unit,
     c.target ?? 'info',
     c.met === null ? '' : c.met ? 'PASS' : 'MISS',
@@ -220,6 +222,8 @@ export interface BenchReport {
   readonly checks?: readonly BenchCheck[];
   /** Extra lines under the table (how counts were chosen, what "median" means here...). */
   readonly notes?: readonly string[];
+  /** Further fields for the JSON object only (per-configuration details, notes); absent: none. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 export function printReport(report: BenchReport): void {
@@ -247,6 +251,7 @@ export function printReport(report: BenchReport): void {
               met: c.met,
             })),
           }),
+      ...(report.extra === undefined ? {} : { extra: report.extra }),
     };
     process.stdout.write(`${JSON.stringify(json)}\n`);
     return;

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { context, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Span } from '#spanring/otlp';
-import { SILENT_LOGGER, type SpanExporter } from '#spanring/pipeline';
+import { CollectorClosedError, SILENT_LOGGER, type SpanExporter } from '#spanring/pipeline';
 import { describe, expect, it } from 'vitest';
 import { CollectorModule } from './collector.module.ts';
 import { SpanCollectorService } from './span-collector.service.ts';
@@ -194,6 +194,15 @@ describe('SpanCollectorService producers', () => {
     expect(service.clientCount).toBe(1);
     await expect(a2.producer.submit([])).resolves.toBeUndefined();
     b.release();
+    await moduleRef.close();
+  });
+
+  it('refuses new client producers with CollectorClosedError once shutdown began', async () => {
+    const moduleRef = await moduleWith(new MemoryExporter());
+    const service = moduleRef.get(SpanCollectorService);
+    const drained = service.shutdown();
+    expect(() => service.acquire('late')).toThrow(CollectorClosedError);
+    await drained;
     await moduleRef.close();
   });
 

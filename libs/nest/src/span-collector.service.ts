@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Span } from '#spanring/otlp';
-import { SpanCollector, type AsyncSpanProducer, type ShutdownReport, type SubmitOptions } from '#spanring/pipeline';
+import { CollectorClosedError, SpanCollector, type AsyncSpanProducer, type ShutdownReport, type SubmitOptions } from '#spanring/pipeline';
 import { MODULE_OPTIONS_TOKEN, type CollectorModuleOptions } from './collector.module-definition.ts';
 
 /** A producer handed to one client; release it when the client goes away. */
@@ -58,8 +58,12 @@ export class SpanCollectorService implements BeforeApplicationShutdown {
     return this.inProcess;
   }
 
-  /** A producer for one client; the same key shares one producer until every holder released. */
+  /**
+   * A producer for one client; the same key shares one producer until every holder released.
+   * Throws CollectorClosedError once shutdown began (answer the client 503 / UNAVAILABLE).
+   */
   acquire(clientKey: string): ProducerLease {
+    if (!this.accepting) throw new CollectorClosedError();
     let keyed = this.byKey.get(clientKey);
     if (keyed === undefined) {
       keyed = { entry: this.pickEntry(), leases: 0 };
