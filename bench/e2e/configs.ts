@@ -1,0 +1,98 @@
+/**
+ * The collector configurations bench:e2e runs, as otelcol-style YAML written to a temporary
+ * file. Every endpoint is 127.0.0.1:0; the bound ports come from the "spanring is ready" log
+ * line (logged at info, so logs stay at info: nothing else is logged per request).
+ */
+
+export type SpanringExporterKind = 'otlp_grpc_gzip' | 'otlp_grpc_none' | 'debug';
+
+export interface SpanringConfig {
+  readonly kind: 'spanring';
+  /** Stable id, used in JSON. */
+  readonly name: string;
+  readonly label: string;
+  readonly exporter: SpanringExporterKind;
+  /** What the output says about it. */
+  readonly description: string;
+}
+
+export interface BaselineConfig {
+  readonly kind: 'baseline';
+  readonly name: string;
+  readonly label: string;
+  readonly description: string;
+}
+
+export type E2eConfig = SpanringConfig | BaselineConfig;
+
+export const CONFIGS: readonly E2eConfig[] = [
+  {
+    kind: 'spanring',
+    name: 'spanring-1t-grpc-gzip',
+    label: 'spanring 1 thread, otlp_grpc gzip',
+    exporter: 'otlp_grpc_gzip',
+    description: 'OTLP/HTTP protobuf in, batch by trace (defaults), otlp_grpc out (compression: default gzip)',
+  },
+  {
+    kind: 'spanring',
+    name: 'spanring-1t-grpc-none',
+    label: 'spanring 1 thread, otlp_grpc none',
+    exporter: 'otlp_grpc_none',
+    description: 'as above with otlp_grpc compression: none',
+  },
+  {
+    kind: 'spanring',
+    name: 'spanring-1t-debug',
+    label: 'spanring 1 thread, debug basic',
+    exporter: 'debug',
+    description: 'no-op-ish exporter: debug, verbosity basic (one summary line per batch on stdout; the bench sums them)',
+  },
+  {
+    kind: 'baseline',
+    name: 'baseline-http-protobufjs-bsp',
+    label: 'baseline: node:http + protobufjs + SDK BSP',
+    description:
+      'node:http POST /v1/traces, protobufjs reflection decode, ReadableSpan → BatchSpanProcessor (SDK defaults) → SDK OTLPTraceExporter gRPC (defaults)',
+  },
+];
+
+function exporterYaml(kind: SpanringExporterKind, sinkPort: number): { id: string; lines: string[] } {
+  switch (kind) {
+    case 'otlp_grpc_gzip':
+      return { id: 'otlp_grpc', lines: ['  otlp_grpc:', `    endpoint: "127.0.0.1:${sinkPort}"`, '    tls: { insecure: true }'] };
+    case 'otlp_grpc_none':
+      return {
+        id: 'otlp_grpc',
+        lines: ['  otlp_grpc:', `    endpoint: "127.0.0.1:${sinkPort}"`, '    tls: { insecure: true }', '    compression: none'],
+      };
+    case 'debug':
+      return { id: 'debug', lines: ['  debug: { verbosity: basic }'] };
+  }
+}
+
+/** The YAML of one Spanring configuration. The gRPC receiver is left out: the load is OTLP/HTTP. */
+export function spanringYaml(kind: SpanringExporterKind, sinkPort: number): string {
+  const exporter = exporterYaml(kind, sinkPort);
+  return [
+    'receivers:',
+    '  otlp:',
+    '    protocols:',
+    '      http: { endpoint: "127.0.0.1:0" }',
+    'processors:',
+    '  batch:',
+    'exporters:',
+    ...exporter.lines,
+    'extensions:',
+    '  health_check: { endpoint: "127.0.0.1:0" }',
+    'service:',
+    '  extensions: [health_check]',
+    '  telemetry:',
+    '    logs: { level: info }',
+    '    metrics:',
+    '      readers:',
+    '        - pull: { exporter: { prometheus: { host: "127.0.0.1", port: 0 } } }',
+    '  pipelines:',
+    `    traces: { receivers: [otlp], processors: [batch], exporters: [${exporter.id}] }`,
+    '',
+  ].join('\n');
+}
