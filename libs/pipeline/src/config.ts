@@ -17,8 +17,12 @@ const batchSchema = z.strictObject({
 
 /** Spanring's own knobs for the rings and the consumer task. */
 const collectorSchema = z.strictObject({
-  /** Each producer ring holds 2^ringBits spans. */
-  ringBits: z.number().int().min(1).max(20).default(14),
+  /**
+   * Each producer ring holds 2^ringBits spans. 2^11 = four 512-span requests per client:
+   * enough to absorb bursts, small enough that backpressure reaches clients before memory
+   * balloons (a decoded span weighs ~1.8 KB of heap; bench:e2e).
+   */
+  ringBits: z.number().int().min(1).max(20).default(11),
   maxProducers: z.number().int().min(1).max(128).default(64),
   /** Spans taken from one ring per round-robin turn. */
   maxConsumePerRing: positiveInt.default(2048),
@@ -28,6 +32,12 @@ const collectorSchema = z.strictObject({
   idleWakeMs: positiveInt.default(50),
   /** How long a producer waits for ring space before BackpressureTimeoutError. */
   backpressureTimeoutMs: nonNegative.default(5_000),
+  /**
+   * Spans waiting in one exporter's sending queue before the consumer stops taking more. The
+   * Collector's queue_size counts batches, and 1000 batches of up to 8192 spans is gigabytes of
+   * decoded spans; this caps the queue in spans so the pressure reaches the rings and clients.
+   */
+  maxQueuedSpans: positiveInt.default(65_536),
 });
 
 const retrySchema = z.strictObject({

@@ -223,8 +223,12 @@ export class SpanCollector {
       }
       names.add(exporter.name);
       const resolved = resolveExporterSettings(settings, `exporters[${index}]`);
-      return new SendingQueue(exporter, resolved, this.metrics.exporter(exporter.name), (name, spans, reason, error) =>
-        this.logger.error({ exporter: name, spans, reason, err: error }, 'spans given up'),
+      return new SendingQueue(
+        exporter,
+        resolved,
+        this.metrics.exporter(exporter.name),
+        (name, spans, reason, error) => this.logger.error({ exporter: name, spans, reason, err: error }, 'spans given up'),
+        this.options.collector.maxQueuedSpans,
       );
     });
   }

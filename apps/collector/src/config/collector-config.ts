@@ -413,7 +413,7 @@ const pipelineSchema = strict({
 
 /** Spanring's own knobs (no otelcol equivalent), mapped to the pipeline's collector tuning. */
 export const spanringSchema = strict({
-  /** Each producer ring holds 2^ring_bits spans (1..20; default 14). */
+  /** Each producer ring holds 2^ring_bits spans (1..20; default 11). */
   ring_bits: int(1, 20).optional(),
   /** Concurrent producer rings (1..128; default 64). */
   max_producers: int(1, 128).optional(),
@@ -429,6 +429,8 @@ export const spanringSchema = strict({
   shutdown_timeout: duration({ positive: true }).optional(),
   /** Retry-After sent with 429/503 and RetryInfo with UNAVAILABLE (default 1s; rounded up to seconds). */
   retry_after: duration().optional(),
+  /** Spans one exporter's sending queue may hold before intake pauses (default 65536). */
+  max_queued_spans: int(1).optional(),
 });
 
 export type SpanringConfig = z.output<typeof spanringSchema>;

@@ -118,12 +118,21 @@ describe('pipeline, receivers, telemetry, health', () => {
   idle_wake: 500us
   shutdown_timeout: 1m
   retry_after: 0s
+  max_queued_spans: 20000
 `,
       ),
     );
     expect(config.pipeline).toEqual({
       batch: { sendBatchSize: 8192, sendBatchMaxSize: 0, timeoutMs: 200 },
-      collector: { ringBits: 12, maxProducers: 16, maxConsumePerRing: 512, maxSpansPerTurn: 4096, backpressureTimeoutMs: 250, idleWakeMs: 1 },
+      collector: {
+        ringBits: 12,
+        maxProducers: 16,
+        maxConsumePerRing: 512,
+        maxSpansPerTurn: 4096,
+        backpressureTimeoutMs: 250,
+        idleWakeMs: 1,
+        maxQueuedSpans: 20_000,
+      },
     });
     expect(config.shutdownTimeoutMs).toBe(60_000);
     expect(config.retryAfterSeconds).toBe(0);

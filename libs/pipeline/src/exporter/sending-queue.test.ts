@@ -129,6 +129,27 @@ describe('SendingQueue retry', () => {
     expect(exporter.batches).toHaveLength(6);
   });
 
+  it('has no room once maxQueuedSpans spans wait, even with batch slots left', async () => {
+    const exporter = new RecordingExporter('slow', () => new Promise((resolve) => setTimeout(resolve, 10)));
+    const queue = new SendingQueue(
+      exporter,
+      resolveExporterSettings({ queue: { queueSize: 1000, numConsumers: 1 } }),
+      new ExporterMetrics(),
+      () => {},
+      100,
+    );
+    queue.enqueue(batchOf(60)); // taken by the single worker at once (in flight, not queued)
+    await new Promise((resolve) => setImmediate(resolve));
+    queue.enqueue(batchOf(60));
+    expect(queue.hasRoom()).toBe(true); // 60 queued
+    queue.enqueue(batchOf(60));
+    expect(queue.hasRoom()).toBe(false); // 120 queued > 100, though 998 batch slots are free
+    await vi.advanceTimersByTimeAsync(50);
+    await queue.whenIdle();
+    expect(queue.hasRoom()).toBe(true);
+    expect(exporter.spans).toHaveLength(180);
+  });
+
   it('abortPending stops retry waits and gives up queued batches with the reason', async () => {
     const exporter = new RecordingExporter('down', () => {
       throw classifyHttpFailure(503);

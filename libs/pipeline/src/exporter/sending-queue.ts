@@ -30,12 +30,22 @@ export class SendingQueue {
   private readonly abort = new AbortController();
   private readonly workers: Promise<void>[] = [];
   private inFlight = 0;
+  /** Spans in the queued batches (not the in-flight ones), for the maxQueuedSpans cap. */
+  private queuedSpans = 0;
+  private readonly maxQueuedSpans: number;
   private closing = false;
   private exporterShutdown: Promise<void> | undefined;
 
-  constructor(exporter: SpanExporter, settings: ExporterSettings, metrics: ExporterMetrics, onGiveUp: GiveUpListener) {
+  constructor(
+    exporter: SpanExporter,
+    settings: ExporterSettings,
+    metrics: ExporterMetrics,
+    onGiveUp: GiveUpListener,
+    maxQueuedSpans = Number.POSITIVE_INFINITY,
+  ) {
     this.exporter = exporter;
     this.settings = settings;
+    this.maxQueuedSpans = maxQueuedSpans;
     this.metrics = metrics;
     this.onGiveUp = onGiveUp;
     metrics.queueCapacity = settings.queue.queueSize;
@@ -51,7 +61,8 @@ export class SendingQueue {
    * aborted: late batches are given up at once, so a drain past its deadline never blocks.
    */
   hasRoom(): boolean {
-    return this.abort.signal.aborted || this.fifo.size < this.settings.queue.queueSize;
+    if (this.abort.signal.aborted) return true;
+    return this.fifo.size < this.settings.queue.queueSize && this.queuedSpans < this.maxQueuedSpans;
   }
 
   /** True when nothing waits and nothing is being exported. */
@@ -71,6 +82,7 @@ export class SendingQueue {
       return;
     }
     this.fifo.push(batch);
+    this.queuedSpans += batch.length;
     this.metrics.queueSize = this.fifo.size;
     this.workAvailable.notifyOne();
   }
@@ -104,6 +116,7 @@ export class SendingQueue {
     for (let batch = this.fifo.shift(); batch !== undefined; batch = this.fifo.shift()) {
       this.giveUp(batch, reason, this.abort.signal.reason);
     }
+    this.queuedSpans = 0;
     this.metrics.queueSize = 0;
     this.workAvailable.notifyWaiters();
   }
@@ -124,6 +137,7 @@ export class SendingQueue {
         else await waiter;
         continue;
       }
+      this.queuedSpans -= batch.length;
       this.metrics.queueSize = this.fifo.size;
       this.roomFreed.notifyWaiters();
       this.inFlight++;
