@@ -337,8 +337,13 @@ export class ProtoWriter {
     this.view = new DataView(this.buf.buffer);
   }
 
+  /**
+   * The encoded bytes. Invariant: a writer is single-use — nothing is written after finish() —
+   * so a view is safe; it is returned when at least half the buffer is used (a batch of
+   * megabytes is not copied again), otherwise a copy, so a view never pins more than 2×.
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos >= this.buf.length >>> 1 ? this.buf.subarray(0, this.pos) : this.buf.slice(0, this.pos);
   }
 
   tag(tag: number): void {
