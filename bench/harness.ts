@@ -129,6 +129,16 @@ export async function measureRoundRobin(cases: readonly BenchCase[], reps: numbe
   }));
 }
 
+/** Finds results by case name; a missing one is a bench bug, so it fails the bench. */
+export function resultLookup(results: readonly BenchResult[]): (name: string) => BenchResult {
+  const byName = new Map(results.map((result) => [result.name, result]));
+  return (name) => {
+    const result = byName.get(name);
+    if (result === undefined) throw new BenchFailure(`no result named ${name}`);
+    return result;
+  };
+}
+
 export interface BenchRatio {
   readonly name: string;
   readonly value: number;

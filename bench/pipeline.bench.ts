@@ -47,6 +47,7 @@ import {
   checkEqual,
   log,
   measureRoundRobin,
+  resultLookup,
   median,
   nowNs,
   parseBenchArgs,
@@ -56,7 +57,6 @@ import {
   secondsSince,
   type BenchCase,
   type BenchCheck,
-  type BenchResult,
   type TableRow,
 } from './harness.ts';
 
@@ -503,12 +503,7 @@ async function main(): Promise<void> {
       },
     ];
     const results = await measureRoundRobin(cases, options.reps);
-    const byName = new Map(results.map((r) => [r.name, r]));
-    const get = (name: string): BenchResult => {
-      const result = byName.get(name);
-      if (result === undefined) throw new BenchFailure(`no result named ${name}`);
-      return result;
-    };
+    const get = resultLookup(results);
     const pipeline = get('spanring-noop');
     const bsp = get('otel-bsp');
     // The next-turn BSP rate counts spans fed, most of which it drops: no ratio against it.

@@ -27,6 +27,7 @@ import {
   checkEqual,
   log,
   measureRoundRobin,
+  resultLookup,
   nowNs,
   parseBenchArgs,
   printReport,
@@ -34,7 +35,6 @@ import {
   runBench,
   secondsSince,
   type BenchCase,
-  type BenchResult,
   type TableRow,
 } from './harness.ts';
 import {
@@ -595,12 +595,7 @@ async function main(): Promise<void> {
       },
     ];
     const results = await measureRoundRobin(cases, options.reps);
-    const byName = new Map(results.map((r) => [r.name, r]));
-    const get = (name: string): BenchResult => {
-      const result = byName.get(name);
-      if (result === undefined) throw new BenchFailure(`no result named ${name}`);
-      return result;
-    };
+    const get = resultLookup(results);
     const shared = get('shared-ring');
     const objectRing = get('ring-t');
     const comparisons = [
