@@ -6,37 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError, OtlpEncodeError } from './errors.ts';
 import { decodeTraceRequest, encodeTraceRequest, MAX_ANY_VALUE_DEPTH } from './index.ts';
 import type { AnyValue, InstrumentationScope, Resource, Span } from './index.ts';
+import { double, fixed32, fixed64, key, len, str, vint, type Bytes } from './test-support.ts';
 
-type Bytes = number[];
-
-function varint(value: number | bigint): Bytes {
-  let rest = BigInt.asUintN(64, BigInt(value));
-  const out: Bytes = [];
-  do {
-    const low = Number(rest & 0x7fn);
-    rest >>= 7n;
-    out.push(rest === 0n ? low : low | 0x80);
-  } while (rest !== 0n);
-  return out;
-}
-const key = (field: number, wire: number): Bytes => varint(field * 8 + wire);
-const vint = (field: number, value: number | bigint): Bytes => [...key(field, 0), ...varint(value)];
-const len = (field: number, ...parts: Bytes[]): Bytes => {
-  const body = parts.flat();
-  return [...key(field, 2), ...varint(body.length), ...body];
-};
-const str = (field: number, text: string): Bytes => len(field, [...new TextEncoder().encode(text)]);
-const fixed64 = (field: number, value: bigint): Bytes => {
-  const out = key(field, 1);
-  for (let i = 0n; i < 8n; i++) out.push(Number((value >> (8n * i)) & 0xffn));
-  return out;
-};
-const fixed32 = (field: number, value: number): Bytes => [...key(field, 5), value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24];
-const double = (field: number, value: number): Bytes => {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, value, true);
-  return [...key(field, 1), ...new Uint8Array(view.buffer)];
-};
 const filled = (length: number, byte: number): Bytes => Array.from({ length }, () => byte);
 
 const TRACE_ID = filled(16, 0xab);
@@ -197,11 +168,12 @@ describe('decodeTraceRequest basics', () => {
   });
 });
 
+function withValue(...value: Bytes[]): AnyValue {
+  const span = only(decodeTraceRequest(request(minimalSpan(len(9, str(1, 'k'), len(2, ...value))))));
+  return (span.attributes[0] as { value: AnyValue }).value;
+}
+
 describe('attribute values', () => {
-  const withValue = (...value: Bytes[]): AnyValue => {
-    const span = only(decodeTraceRequest(request(minimalSpan(len(9, str(1, 'k'), len(2, ...value))))));
-    return (span.attributes[0] as { value: AnyValue }).value;
-  };
 
   it.each([
     ['string', str(1, 'héllo'), 'héllo'],
@@ -326,6 +298,36 @@ describe('validation errors name the offending path', () => {
   });
 });
 
+function everything(unknown: Bytes): Uint8Array {
+  const kv = (name: string, ...value: Bytes[]): Bytes => len(9, unknown, str(1, name), len(2, unknown, ...value));
+  return new Uint8Array([
+    ...unknown,
+    ...len(
+      1,
+      unknown,
+      len(1, unknown, len(1, unknown, str(1, 'r'), len(2, unknown, str(1, 'v'))), len(3, unknown, str(2, 't'))),
+      len(
+        2,
+        unknown,
+        len(1, unknown, str(1, 'scope')),
+        len(
+          2,
+          unknown,
+          len(1, TRACE_ID),
+          len(2, SPAN_ID),
+          kv('s', str(1, 'x')),
+          kv('a', len(5, unknown, len(1, unknown, vint(3, 5)))),
+          kv('m', len(6, unknown, len(1, unknown, str(1, 'in'), len(2, unknown, vint(2, 1))))),
+          len(11, unknown, str(2, 'e')),
+          len(13, unknown, len(1, TRACE_ID), len(2, SPAN_ID)),
+          len(15, unknown, vint(3, 2)),
+        ),
+        str(3, 'https://s'),
+      ),
+    ),
+  ]);
+}
+
 describe('unknown fields', () => {
   /** One unknown field of every wire type, groups nested, to splice into every message. */
   const UNKNOWN: Bytes = [
@@ -341,35 +343,6 @@ describe('unknown fields', () => {
     ...key(904, 4),
   ];
 
-  function everything(unknown: Bytes): Uint8Array {
-    const kv = (name: string, ...value: Bytes[]): Bytes => len(9, unknown, str(1, name), len(2, unknown, ...value));
-    return new Uint8Array([
-      ...unknown,
-      ...len(
-        1,
-        unknown,
-        len(1, unknown, len(1, unknown, str(1, 'r'), len(2, unknown, str(1, 'v'))), len(3, unknown, str(2, 't'))),
-        len(
-          2,
-          unknown,
-          len(1, unknown, str(1, 'scope')),
-          len(
-            2,
-            unknown,
-            len(1, TRACE_ID),
-            len(2, SPAN_ID),
-            kv('s', str(1, 'x')),
-            kv('a', len(5, unknown, len(1, unknown, vint(3, 5)))),
-            kv('m', len(6, unknown, len(1, unknown, str(1, 'in'), len(2, unknown, vint(2, 1))))),
-            len(11, unknown, str(2, 'e')),
-            len(13, unknown, len(1, TRACE_ID), len(2, SPAN_ID)),
-            len(15, unknown, vint(3, 2)),
-          ),
-          str(3, 'https://s'),
-        ),
-      ),
-    ]);
-  }
 
   it('skips unknown fields of every wire type in every message', () => {
     const plain = decodeTraceRequest(everything([]));

@@ -7,21 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError, OtlpEncodeError } from './errors.ts';
 import { decodeRetryInfo, encodeRetryInfo, RETRY_INFO_TYPE_URL } from './retry-info.ts';
 import type { RetryInfo } from './retry-info.ts';
+import { len, vint, type Bytes } from './test-support.ts';
 
-type Bytes = number[];
-
-function varint(value: number | bigint): Bytes {
-  let rest = BigInt.asUintN(64, BigInt(value));
-  const out: Bytes = [];
-  do {
-    const low = Number(rest & 0x7fn);
-    rest >>= 7n;
-    out.push(rest === 0n ? low : low | 0x80);
-  } while (rest !== 0n);
-  return out;
-}
-const vint = (field: number, value: number | bigint): Bytes => [...varint(field * 8), ...varint(value)];
-const len = (field: number, body: Bytes): Bytes => [...varint(field * 8 + 2), ...varint(body.length), ...body];
 const retryInfoBytes = (duration: Bytes): Uint8Array => new Uint8Array(len(1, duration));
 
 function decodeError(bytes: Uint8Array): OtlpDecodeError {
