@@ -431,6 +431,12 @@ export const spanringSchema = strict({
   retry_after: duration().optional(),
   /** Spans one exporter's sending queue may hold before intake pauses (default 65536). */
   max_queued_spans: int(1).optional(),
+  /**
+   * Receiver worker threads (0..64, or "auto"): OTLP receiving and decoding run in this many
+   * worker threads, each feeding the consumer thread through its own SharedRing; 0 receives
+   * on the main thread.
+   */
+  workers: z.union([int(0, 64), z.literal('auto')]).optional(),
 });
 
 export type SpanringConfig = z.output<typeof spanringSchema>;

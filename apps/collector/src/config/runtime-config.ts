@@ -23,6 +23,8 @@ export interface RuntimeConfig {
   readonly shutdownTimeoutMs: number;
   /** Retry-After (seconds) sent with 429/503 and RetryInfo with UNAVAILABLE (spanring.retry_after). */
   readonly retryAfterSeconds: number;
+  /** Receiver worker threads (spanring.workers, "auto" resolved); absent or 0: receive on the main thread. */
+  readonly receiverWorkers?: number;
 }
 
 export interface Endpoint {

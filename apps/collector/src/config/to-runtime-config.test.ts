@@ -7,7 +7,7 @@ import { ConfigError } from './config-error.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { REALISTIC_OTELCOL_CONFIG, tempDir } from './test-support.ts';
 import type { TempDir } from './test-support.ts';
-import { probeExporters, toRuntimeConfig } from './to-runtime-config.ts';
+import { probeExporters, receiverWorkers, toRuntimeConfig } from './to-runtime-config.ts';
 import { expandEnv } from './env-expansion.ts';
 
 let dir: TempDir;
@@ -119,6 +119,7 @@ describe('pipeline, receivers, telemetry, health', () => {
   shutdown_timeout: 1m
   retry_after: 0s
   max_queued_spans: 20000
+  workers: 3
 `,
       ),
     );
@@ -136,7 +137,17 @@ describe('pipeline, receivers, telemetry, health', () => {
     });
     expect(config.shutdownTimeoutMs).toBe(60_000);
     expect(config.retryAfterSeconds).toBe(0);
+    expect(config.receiverWorkers).toBe(3);
     expect(config.receivers).toEqual({ http: { host: '::1', port: 0, maxRequestBodyBytes: 64 * 1024 * 1024 } });
+  });
+
+  it('resolves spanring.workers: auto leaves a core to the consumer, at most 8, none on one core', () => {
+    expect(receiverWorkers('auto', 1)).toBe(0);
+    expect(receiverWorkers('auto', 2)).toBe(1);
+    expect(receiverWorkers('auto', 4)).toBe(3);
+    expect(receiverWorkers('auto', 64)).toBe(8);
+    expect(receiverWorkers(2, 1)).toBe(2);
+    expect(() => runtime(PIPELINE('  debug:', 'spanring:\n  workers: 65\n'))).toThrow(/spanring\.workers/);
   });
 
   it('uses otelcol defaults for omitted endpoints', () => {

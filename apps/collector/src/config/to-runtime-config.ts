@@ -2,6 +2,7 @@
  * Validated otelcol-style config → RuntimeConfig: milliseconds, bytes, split endpoints, and an
  * ExporterSpec per exporter of the traces pipeline.
  */
+import { availableParallelism } from 'node:os';
 import {
   DebugExporter,
   FileExporter,
@@ -70,7 +71,18 @@ export function toRuntimeConfig(config: CollectorConfig): RuntimeConfig {
     shutdownTimeoutMs: spanring.shutdown_timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     // Retry-After is whole seconds; rounding up never invites a client back too early.
     retryAfterSeconds: Math.ceil((spanring.retry_after ?? DEFAULT_RETRY_AFTER_MS) / 1_000),
+    receiverWorkers: receiverWorkers(spanring.workers),
   };
+}
+
+/**
+ * spanring.workers: "auto" leaves one core to the consumer thread (batching and export) and
+ * gives the rest to receiving, up to 8; a single core receives on the main thread.
+ */
+export function receiverWorkers(setting: number | 'auto' | undefined, cores = availableParallelism()): number {
+  if (setting === undefined) return 0;
+  if (setting !== 'auto') return setting;
+  return Math.min(8, Math.max(0, cores - 1));
 }
 
 /**
