@@ -33,6 +33,7 @@ import { BatchSpanProcessor, type ReadableSpan, type SpanExporter as OtelSpanExp
 import type { ExportResult } from '@opentelemetry/core';
 import {
   decodeTraceRequest,
+  scanTraceRequest,
   decodeTraceRequestJson,
   encodeTraceRequest,
   encodeTraceRequestJson,
@@ -79,6 +80,8 @@ const BSP_RATIO_TARGET = 3;
 const REQUEST: readonly Span[] = buildRealisticSpans(0);
 const REQUEST_PROTO = encodeTraceRequest(REQUEST);
 const REQUEST_JSON = Buffer.from(encodeTraceRequestJson(REQUEST));
+/** The same request as a receiver holds it: WireSpans pointing into the protobuf bytes. */
+const REQUEST_WIRE: readonly Span[] = scanTraceRequest(REQUEST_PROTO);
 
 /** The decoded requests the pipelines are fed (decoded once, reused on every cycle). */
 const COLD_POOL: readonly (readonly Span[])[] = Array.from({ length: COLD_VARIANTS }, (_, v) =>
@@ -478,6 +481,22 @@ async function main(): Promise<void> {
         run: (n) => runCodec('proto-decode', n, () => decodeTraceRequest(REQUEST_PROTO).length, SPANS_PER_REQUEST),
       },
       {
+        name: 'proto-scan',
+        label: 'protobuf scan to WireSpans (what receivers run), 512-span request',
+        unit: 'spans/s',
+        count: counts.proto,
+        warmupCount: warmup(counts.proto),
+        run: (n) => runCodec('proto-scan', n, () => scanTraceRequest(REQUEST_PROTO).length, SPANS_PER_REQUEST),
+      },
+      {
+        name: 'proto-encode-wire',
+        label: 'protobuf encode of received WireSpans (what exporters run), 512-span request',
+        unit: 'spans/s',
+        count: counts.proto,
+        warmupCount: warmup(counts.proto),
+        run: (n) => runCodec('proto-encode-wire', n, () => encodeTraceRequest(REQUEST_WIRE).length, REQUEST_PROTO.length),
+      },
+      {
         name: 'proto-encode',
         label: 'protobuf encode, 512-span request',
         unit: 'spans/s',
@@ -511,7 +530,7 @@ async function main(): Promise<void> {
     const rows: TableRow[] = [
       { result: pipeline },
       { result: bsp, ratio: ratios[0]!, indent: true },
-      ...['spanring-noop-cold', 'spanring-next-turn', 'otel-bsp-next-turn', 'spanring-file', 'proto-decode', 'proto-encode', 'json-decode', 'json-encode'].map(
+      ...['spanring-noop-cold', 'spanring-next-turn', 'otel-bsp-next-turn', 'spanring-file', 'proto-decode', 'proto-scan', 'proto-encode', 'proto-encode-wire', 'json-decode', 'json-encode'].map(
         (name) => ({ result: get(name) }),
       ),
     ];

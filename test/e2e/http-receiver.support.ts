@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Global, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { decodeRpcStatus, decodeRpcStatusJson, decodeTraceResponse, decodeTraceResponseJson } from '#spanring/otlp';
+import { decodeRpcStatus, decodeRpcStatusJson, decodeTraceResponse, decodeTraceResponseJson, plainSpan } from '#spanring/otlp';
 import type { InstrumentationScope, Resource, RpcStatus, Span, TraceExportResponse } from '#spanring/otlp';
 import { SILENT_LOGGER, type ExporterRegistration, type PipelineOptionsInput, type SpanExporter } from '#spanring/pipeline';
 import { CollectorModule, SpanCollectorService } from '#spanring/nest';
@@ -15,14 +15,15 @@ import { ReceiverStats } from '../../apps/collector/src/telemetry/receiver-stats
 @Module({ providers: [ReceiverStats], exports: [ReceiverStats] })
 class ReceiverStatsModule {}
 
+/** Keeps every exported span, decoded (received protobuf spans arrive as WireSpans), for toEqual. */
 export class MemoryExporter implements SpanExporter {
   readonly name: string;
   readonly spans: Span[] = [];
   constructor(name = 'memory') {
     this.name = name;
   }
-  async export(spans: readonly Span[]): Promise<void> {
-    this.spans.push(...spans);
+  async export(spans: readonly Span[], _signal?: AbortSignal): Promise<void> {
+    for (const span of spans) this.spans.push(plainSpan(span));
   }
   async shutdown(): Promise<void> {}
 }

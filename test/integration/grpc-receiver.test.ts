@@ -23,6 +23,7 @@ import { GrpcReceiverModule } from '../../apps/collector/src/receiver/grpc/grpc-
 import type { ClientInfo } from '../../apps/collector/src/receiver/grpc/client-leases.ts';
 import { OtlpGrpcReceiver, type GrpcReceiverTuning } from '../../apps/collector/src/receiver/grpc/otlp-grpc.receiver.ts';
 import { ReceiverStats } from '../../apps/collector/src/telemetry/receiver-stats.ts';
+import { MemoryExporter } from '../e2e/http-receiver.support.ts';
 
 const MIB = 1024 * 1024;
 const STATUS_DETAILS = 'grpc-status-details-bin';
@@ -103,15 +104,6 @@ function padRequest(request: Buffer, total: number): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 // Exporters
-
-class MemoryExporter implements SpanExporter {
-  readonly name = 'memory';
-  readonly spans: Span[] = [];
-  async export(spans: readonly Span[], _signal?: AbortSignal): Promise<void> {
-    this.spans.push(...spans);
-  }
-  async shutdown(): Promise<void> {}
-}
 
 /** Holds every batch until open() (or the pipeline's abort), so the rings fill up. */
 class GatedExporter extends MemoryExporter {

@@ -1,6 +1,7 @@
 /**
  * Round trips on generated data (fast-check) and a cross-check of the wire format against
- * protobufjs reflection, using a schema written below from the OTLP field numbers.
+ * protobufjs reflection, using a schema written from the OTLP field numbers
+ * (bench/fixtures/otlp-protobufjs-schema.ts, shared with bench:e2e's baseline).
  *
  * Rough self-check, not asserted (timings vary by machine): on the 2-core dev box, 1000
  * HTTP-server-like spans (6 attributes each, ~290 bytes/span) decode from protobuf at
@@ -8,8 +9,8 @@
  * and encodes at about 360k spans/s (measured with a throwaway script, encode/decode in a loop).
  */
 import fc from 'fast-check';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { otlpTraceRoot } from '../../../bench/fixtures/otlp-protobufjs-schema.ts';
 import { OtlpDecodeError } from './errors.ts';
 import {
   decodeRpcStatus,
@@ -23,127 +24,14 @@ import {
 } from './index.ts';
 import type {
   AnyValue,
-  EntityRef,
   InstrumentationScope,
   KeyValue,
   Resource,
   RpcStatus,
   Span,
-  SpanEvent,
-  SpanExtra,
-  SpanLink,
   TraceExportResponse,
 } from './index.ts';
-
-// ---------------------------------------------------------------------------------------
-// Generators
-
-const text = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 10 }));
-const uint32 = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff }));
-const int32 = fc.oneof(fc.constant(0), fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }));
-const uint64 = fc.oneof(fc.constant(0n), fc.constant(2n ** 64n - 1n), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
-const int64 = fc.oneof(fc.constantFrom(0n, -1n, -(2n ** 63n), 2n ** 63n - 1n), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
-const idBytes = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes });
-
-const values = fc.letrec<{ value: AnyValue; pair: KeyValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    text,
-    fc.boolean(),
-    int64,
-    fc.double(),
-    fc.uint8Array({ maxLength: 6 }),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.record({ kvlist: fc.array(tie('pair'), { maxLength: 3 }) }),
-  ),
-  pair: fc.record({ key: text, value: tie('value') }),
-}));
-const attributes = fc.array(values.pair, { maxLength: 3 });
-
-const entityRef: fc.Arbitrary<EntityRef> = fc.record({
-  schemaUrl: text,
-  type: text,
-  idKeys: fc.array(text, { maxLength: 2 }),
-  descriptionKeys: fc.array(text, { maxLength: 2 }),
-});
-const resource: fc.Arbitrary<Resource> = fc.record({
-  attributes,
-  droppedAttributesCount: uint32,
-  entityRefs: fc.array(entityRef, { maxLength: 2 }),
-  schemaUrl: text,
-});
-const scope: fc.Arbitrary<InstrumentationScope> = fc.record({ name: text, version: text, attributes, droppedAttributesCount: uint32, schemaUrl: text });
-const event: fc.Arbitrary<SpanEvent> = fc.record({ timeUnixNano: uint64, name: text, attributes, droppedAttributesCount: uint32 });
-const link: fc.Arbitrary<SpanLink> = fc.record({ traceId: idBytes(16), spanId: idBytes(8), traceState: text, attributes, droppedAttributesCount: uint32, flags: uint32 });
-
-/** Decoders box extra only when something in it is set; generate that canonical form. */
-function canonicalExtra(extra: SpanExtra | undefined): SpanExtra | undefined {
-  if (extra === undefined) return undefined;
-  const empty =
-    extra.traceState === '' &&
-    extra.statusMessage === '' &&
-    extra.droppedAttributesCount === 0 &&
-    extra.events.length === 0 &&
-    extra.droppedEventsCount === 0 &&
-    extra.links.length === 0 &&
-    extra.droppedLinksCount === 0;
-  return empty ? undefined : extra;
-}
-const extraArb = fc
-  .option(
-    fc.record({
-      traceState: text,
-      statusMessage: text,
-      droppedAttributesCount: uint32,
-      events: fc.array(event, { maxLength: 2 }),
-      droppedEventsCount: uint32,
-      links: fc.array(link, { maxLength: 2 }),
-      droppedLinksCount: uint32,
-    }),
-    { nil: undefined },
-  )
-  .map(canonicalExtra);
-
-type SpanFields = Omit<Span, 'resource' | 'scope'>;
-const spanFields: fc.Arbitrary<SpanFields> = fc.record({
-  traceId: idBytes(16),
-  spanId: idBytes(8),
-  parentSpanId: fc.option(idBytes(8), { nil: undefined }),
-  name: text,
-  kind: fc.oneof(fc.integer({ min: 0, max: 5 }), int32),
-  startTimeUnixNano: uint64,
-  endTimeUnixNano: uint64,
-  flags: uint32,
-  statusCode: fc.oneof(fc.integer({ min: 0, max: 2 }), int32),
-  attributes,
-  extra: extraArb,
-});
-
-/** The ResourceSpans / ScopeSpans structure of one request. */
-type Shape = { resource: Resource; scopes: { scope: InstrumentationScope; spans: SpanFields[] }[] }[];
-const shape: fc.Arbitrary<Shape> = fc.array(
-  fc.record({
-    resource,
-    scopes: fc.array(fc.record({ scope, spans: fc.array(spanFields, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 }),
-  }),
-  { maxLength: 3 },
-);
-
-function spansOf(request: Shape): Span[] {
-  return request.flatMap((group) => group.scopes.flatMap((scopeGroup) => scopeGroup.spans.map((fields) => ({ resource: group.resource, scope: scopeGroup.scope, ...fields }))));
-}
-
-/** Which spans share a holder object: the sharing pattern must survive a round trip. */
-function sharing(spans: Span[], holder: 'resource' | 'scope'): number[] {
-  const firstIndex = new Map<object, number>();
-  return spans.map((span, i) => {
-    const seen = firstIndex.get(span[holder]);
-    if (seen !== undefined) return seen;
-    firstIndex.set(span[holder], i);
-    return i;
-  });
-}
+import { int32, int64, shape, sharing, spansOf, text, type SpanFields, type Shape } from './test-support.ts';
 
 // ---------------------------------------------------------------------------------------
 // A hand-written request with every field populated
@@ -313,79 +201,10 @@ describe('hostile input never escapes as another error type', () => {
 
 // ---------------------------------------------------------------------------------------
 // Cross-check against protobufjs reflection. The schema is protobufjs's JSON descriptor
-// form, written here from the OTLP field numbers and types (specs/otlp-codec.md rule C1).
+// form, written from the OTLP field numbers and types (specs/otlp-codec.md rule C1) in one
+// module shared with bench:e2e's baseline decoder.
 
-const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
-const single = (type: string, id: number) => ({ type, id });
-const root = protobuf.Root.fromJSON({
-  nested: {
-    otlp: {
-      nested: {
-        ExportTraceServiceRequest: { fields: { resourceSpans: repeated('ResourceSpans', 1) } },
-        ResourceSpans: { fields: { resource: single('Resource', 1), scopeSpans: repeated('ScopeSpans', 2), schemaUrl: single('string', 3) } },
-        Resource: { fields: { attributes: repeated('KeyValue', 1), droppedAttributesCount: single('uint32', 2), entityRefs: repeated('EntityRef', 3) } },
-        EntityRef: { fields: { schemaUrl: single('string', 1), type: single('string', 2), idKeys: repeated('string', 3), descriptionKeys: repeated('string', 4) } },
-        ScopeSpans: { fields: { scope: single('InstrumentationScope', 1), spans: repeated('Span', 2), schemaUrl: single('string', 3) } },
-        InstrumentationScope: {
-          fields: { name: single('string', 1), version: single('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: single('uint32', 4) },
-        },
-        Span: {
-          fields: {
-            traceId: single('bytes', 1),
-            spanId: single('bytes', 2),
-            traceState: single('string', 3),
-            parentSpanId: single('bytes', 4),
-            name: single('string', 5),
-            kind: single('SpanKind', 6),
-            startTimeUnixNano: single('fixed64', 7),
-            endTimeUnixNano: single('fixed64', 8),
-            attributes: repeated('KeyValue', 9),
-            droppedAttributesCount: single('uint32', 10),
-            events: repeated('Event', 11),
-            droppedEventsCount: single('uint32', 12),
-            links: repeated('Link', 13),
-            droppedLinksCount: single('uint32', 14),
-            status: single('Status', 15),
-            flags: single('fixed32', 16),
-          },
-        },
-        SpanKind: { values: { UNSPECIFIED: 0, INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } },
-        Event: { fields: { timeUnixNano: single('fixed64', 1), name: single('string', 2), attributes: repeated('KeyValue', 3), droppedAttributesCount: single('uint32', 4) } },
-        Link: {
-          fields: {
-            traceId: single('bytes', 1),
-            spanId: single('bytes', 2),
-            traceState: single('string', 3),
-            attributes: repeated('KeyValue', 4),
-            droppedAttributesCount: single('uint32', 5),
-            flags: single('fixed32', 6),
-          },
-        },
-        Status: { fields: { message: single('string', 2), code: single('StatusCode', 3) } },
-        StatusCode: { values: { UNSET: 0, OK: 1, ERROR: 2 } },
-        KeyValue: { fields: { key: single('string', 1), value: single('AnyValue', 2) } },
-        AnyValue: {
-          oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] } },
-          fields: {
-            stringValue: single('string', 1),
-            boolValue: single('bool', 2),
-            intValue: single('int64', 3),
-            doubleValue: single('double', 4),
-            arrayValue: single('ArrayValue', 5),
-            kvlistValue: single('KeyValueList', 6),
-            bytesValue: single('bytes', 7),
-          },
-        },
-        ArrayValue: { fields: { values: repeated('AnyValue', 1) } },
-        KeyValueList: { fields: { values: repeated('KeyValue', 1) } },
-        ExportTraceServiceResponse: { fields: { partialSuccess: single('ExportTracePartialSuccess', 1) } },
-        ExportTracePartialSuccess: { fields: { rejectedSpans: single('int64', 1), errorMessage: single('string', 2) } },
-        Status_: { fields: { code: single('int32', 1), message: single('string', 2), details: repeated('Any', 3) } },
-        Any: { fields: { typeUrl: single('string', 1), value: single('bytes', 2) } },
-      },
-    },
-  },
-});
+const root = otlpTraceRoot();
 const RequestType = root.lookupType('otlp.ExportTraceServiceRequest');
 const ResponseType = root.lookupType('otlp.ExportTraceServiceResponse');
 const RpcStatusType = root.lookupType('otlp.Status_');

@@ -109,7 +109,7 @@ function decodeResourceSpans(reader: ProtoReader, out: Span[]): void {
 }
 
 /** Invariant C20: a repeated Resource field merges into the same holder, as protobuf merges messages. */
-function decodeResourceInto(reader: ProtoReader, resource: Mutable<Resource>): void {
+export function decodeResourceInto(reader: ProtoReader, resource: Mutable<Resource>): void {
   const outer = reader.enter();
   let field = '';
   let index = -1;
@@ -222,7 +222,7 @@ function decodeScopeSpans(reader: ProtoReader, resource: Resource, out: Span[]):
   reader.leave(outer);
 }
 
-function decodeScopeInto(reader: ProtoReader, scope: Mutable<InstrumentationScope>): void {
+export function decodeScopeInto(reader: ProtoReader, scope: Mutable<InstrumentationScope>): void {
   const outer = reader.enter();
   let field = '';
   let index = -1;
@@ -266,6 +266,21 @@ export function checkIdLength(id: Uint8Array, expected: number, field: string, w
 
 function decodeSpan(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): Span {
   const outer = reader.enter();
+  const span = decodeSpanFields(reader, resource, scope);
+  reader.leave(outer);
+  return span;
+}
+
+/**
+ * Decodes the Span message in bytes[start, end) (its body, without tag or length): what a
+ * WireSpan runs the first time a field beyond its routing data is read.
+ */
+export function decodeSpanAt(bytes: Uint8Array, start: number, end: number, resource: Resource, scope: InstrumentationScope): Span {
+  return decodeSpanFields(new ProtoReader(bytes.subarray(start, end)), resource, scope);
+}
+
+/** Reads the fields of one Span until the end of the reader's current message. */
+function decodeSpanFields(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): Span {
   let traceId = NO_BYTES;
   let spanId = NO_BYTES;
   let parentSpanId: Uint8Array | undefined;
@@ -378,7 +393,6 @@ function decodeSpan(reader: ProtoReader, resource: Resource, scope: Instrumentat
   } catch (error) {
     rethrowUnder(error, segment(field, index));
   }
-  reader.leave(outer);
   checkIdLength(traceId, TRACE_ID_BYTES, 'traceId', 'trace id');
   checkIdLength(spanId, SPAN_ID_BYTES, 'spanId', 'span id');
   const extra = spanExtra({ traceState, statusMessage, droppedAttributesCount, events, droppedEventsCount, links, droppedLinksCount });

@@ -33,6 +33,7 @@ import {
 } from './schema.ts';
 import { checkId, checkInt32, checkInt64, checkUint32, checkUint64, describe, hasParent, isKeyValueList } from './validate.ts';
 import { ProtoWriter } from './wire.ts';
+import { WireSpan } from './wire-span.ts';
 
 /**
  * A first guess of encoded bytes per span, a little above a realistic span (~420 B with ten
@@ -125,9 +126,16 @@ function encodeScopeSpans(writer: ProtoWriter, scope: InstrumentationScope, span
     writer.end(at);
   }
   for (let i = 0; i < spans.length; i++) {
+    const span = spans[i] as Span;
+    if (span instanceof WireSpan) {
+      // Invariant C21: a span received as protobuf is sent as the bytes it arrived in.
+      writer.tag(ScopeSpansTag.spans);
+      writer.bytesRange(span.wire, span.wireStart, span.wireEnd);
+      continue;
+    }
     try {
       const at = writer.begin(ScopeSpansTag.spans);
-      encodeSpan(writer, spans[i] as Span);
+      encodeSpan(writer, span);
       writer.end(at);
     } catch (error) {
       rethrowUnder(error, `spans[${i}]`);

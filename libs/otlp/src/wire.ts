@@ -6,6 +6,7 @@
  * OtlpDecodeError (protobufjs throws RangeError), nested limits so a field can never read
  * past the end of its enclosing message, and iterative group skipping with a depth cap.
  */
+import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError, OtlpEncodeError } from './errors.ts';
 import { fieldNameOf, Wire, WIRE_NAMES } from './schema.ts';
 import type { TagTable } from './schema.ts';
@@ -50,6 +51,60 @@ export class ProtoReader {
   /** True while the current message has bytes left. */
   more(): boolean {
     return this.pos < this.limit;
+  }
+
+  /** The input as a plain Uint8Array (the one offsets refer to). */
+  get input(): Uint8Array {
+    return this.buf;
+  }
+
+  /** The next byte to read. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** The end of the current message. */
+  get messageEnd(): number {
+    return this.limit;
+  }
+
+  // Checking readers for the validating scan (proto-scan.ts): they apply the same rules as
+  // the reading ones above but build no value, so a scan allocates nothing per field.
+
+  skipVarint(): void {
+    this.varint();
+  }
+
+  skipFixed64(): void {
+    this.need(8, 'fixed64');
+    this.pos += 8;
+  }
+
+  skipFixed32(): void {
+    this.need(4, 'fixed32');
+    this.pos += 4;
+  }
+
+  /** Skips a bytes field; returns its length (ids are checked by length). */
+  skipBytes(): number {
+    const length = this.length();
+    this.pos += length;
+    return length;
+  }
+
+  /** Skips a string field after checking it is valid UTF-8 (Invariant C7), as string() does. */
+  skipString(): void {
+    const length = this.length();
+    const start = this.pos;
+    const end = start + length;
+    this.pos = end;
+    const buf = this.buf;
+    for (let i = start; i < end; i++) {
+      if ((buf[i] as number) >= 0x80) {
+        if (!isUtf8(buf.subarray(start, end))) throw new OtlpDecodeError('', `string at byte ${start} is not valid UTF-8`);
+        return;
+      }
+    }
   }
 
   /** Reads a field tag; Invariant C10: field number 0 and tags past 32 bits are malformed. */
@@ -400,6 +455,15 @@ export class ProtoWriter {
     this.ensure(value.length);
     this.buf.set(value, this.pos);
     this.pos += value.length;
+  }
+
+  /** A length-delimited field whose body is source[start, end), copied as it is. */
+  bytesRange(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.varint32(length);
+    this.ensure(length);
+    this.buf.set(source.subarray(start, end), this.pos);
+    this.pos += length;
   }
 
   string(value: string): void {

@@ -1,4 +1,4 @@
-import type { Span } from '#spanring/otlp';
+import { encodeTraceRequest, scanTraceRequest, type Span } from '#spanring/otlp';
 import { describe, expect, it } from 'vitest';
 import { makeSpan, traceNumberOf } from '../test-support.ts';
 import { TraceBatcher } from './trace-batcher.ts';
@@ -74,5 +74,15 @@ describe('TraceBatcher', () => {
     batcher.add(makeSpan(0, 2, 7));
     batcher.flush();
     expect(batches[0]!.map((s) => s.name)).toEqual(['p0-0', 'p0-2', 'p0-1']);
+  });
+
+  it('groups spans received as protobuf (WireSpans) with decoded spans of the same trace', () => {
+    const { batcher, batches } = collect({});
+    const decoded = [makeSpan(0, 0, 1), makeSpan(0, 1, 2), makeSpan(0, 2, 1)];
+    const received = scanTraceRequest(encodeTraceRequest([makeSpan(1, 0, 2), makeSpan(1, 1, 1), makeSpan(1, 2, 3)]));
+    [decoded[0]!, received[0]!, decoded[1]!, received[1]!, decoded[2]!, received[2]!].forEach((span) => batcher.add(span));
+    batcher.flush();
+    expect(tracesOf(batches[0]!)).toEqual([1, 1, 1, 2, 2, 3]);
+    expect(batches[0]!.map((s) => s.name)).toEqual(['p0-0', 'p1-1', 'p0-2', 'p1-0', 'p0-1', 'p1-2']);
   });
 });

@@ -1,9 +1,13 @@
-import type { Span } from '#spanring/otlp';
+import { WireSpan, type Span } from '#spanring/otlp';
 import type { BatchOptions } from '../config.ts';
 
 /** The spans of one trace pending in the batcher, in arrival order. */
 interface TraceBucket {
-  readonly traceId: Uint8Array;
+  /** The trace id as four big-endian int32 words (see WireSpan). */
+  readonly word0: number;
+  readonly word1: number;
+  readonly word2: number;
+  readonly word3: number;
   readonly spans: Span[];
   /** Next bucket whose trace id hashes to the same key. */
   next: TraceBucket | undefined;
@@ -17,8 +21,10 @@ export type BatchSink = (batch: Span[]) => void;
  * limit). Within a flush, traces are packed whole, in order of first arrival, each keeping
  * its spans' arrival order (Invariant P5); a trace larger than the maximum is split in order.
  *
- * Grouping costs one Map lookup per span keyed by a 32-bit hash of the trace id (no string
- * per span); buckets cost one object per trace per flush window, not per span.
+ * Grouping compares trace ids as four int32 words (read from a WireSpan's fields, or from a
+ * decoded span's id bytes) and costs one Map lookup per change of trace, keyed by a 32-bit
+ * hash of the id: no string and no allocation per span; buckets cost one object per trace
+ * per flush window.
  */
 export class TraceBatcher {
   private readonly options: BatchOptions;
@@ -40,22 +46,41 @@ export class TraceBatcher {
   }
 
   add(span: Span): void {
-    const traceId = span.traceId;
+    let word0: number;
+    let word1: number;
+    let word2: number;
+    let word3: number;
+    if (span instanceof WireSpan) {
+      word0 = span.traceWord0;
+      word1 = span.traceWord1;
+      word2 = span.traceWord2;
+      word3 = span.traceWord3;
+    } else {
+      const id = span.traceId;
+      word0 = wordAt(id, 0);
+      word1 = wordAt(id, 4);
+      word2 = wordAt(id, 8);
+      word3 = wordAt(id, 12);
+    }
     let bucket = this.last;
-    if (bucket === undefined || !sameId(bucket.traceId, traceId)) {
-      bucket = this.bucketFor(traceId);
+    if (bucket === undefined || bucket.word3 !== word3 || bucket.word2 !== word2 || bucket.word1 !== word1 || bucket.word0 !== word0) {
+      bucket = this.bucketFor(word0, word1, word2, word3);
       this.last = bucket;
     }
     bucket.spans.push(span);
     if (this.pending++ === 0) this.firstPendingAt = performance.now();
   }
 
-  private bucketFor(traceId: Uint8Array): TraceBucket {
-    const key = traceKey(traceId);
-    let bucket = this.buckets.get(key);
-    while (bucket !== undefined && !sameId(bucket.traceId, traceId)) bucket = bucket.next;
+  private bucketFor(word0: number, word1: number, word2: number, word3: number): TraceBucket {
+    // W3C trace ids put their randomness at the end, so the last two words spread well.
+    const key = word3 ^ Math.imul(word2, 0x9e3779b1);
+    const first = this.buckets.get(key);
+    let bucket = first;
+    while (bucket !== undefined && (bucket.word3 !== word3 || bucket.word2 !== word2 || bucket.word1 !== word1 || bucket.word0 !== word0)) {
+      bucket = bucket.next;
+    }
     if (bucket === undefined) {
-      bucket = { traceId, spans: [], next: this.buckets.get(key) };
+      bucket = { word0, word1, word2, word3, spans: [], next: first };
       this.buckets.set(key, bucket);
       this.order.push(bucket);
     }
@@ -108,22 +133,7 @@ export class TraceBatcher {
   }
 }
 
-/**
- * A 32-bit key from the trace id's last 8 bytes: W3C trace ids put their randomness at the
- * end, so this spreads well without reading all 16 bytes.
- */
-function traceKey(id: Uint8Array): number {
-  const n = id.length;
-  if (n < 8) return n;
-  return (
-    (id[n - 1]! | (id[n - 2]! << 8) | (id[n - 3]! << 16) | (id[n - 4]! << 24)) ^
-    Math.imul(id[n - 5]! | (id[n - 6]! << 8) | (id[n - 7]! << 16) | (id[n - 8]! << 24), 0x9e3779b1)
-  );
-}
-
-function sameId(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Big-endian int32 word of an id at `at`; missing bytes read as 0 (ids are validated elsewhere). */
+function wordAt(id: Uint8Array, at: number): number {
+  return (((id[at] ?? 0) << 24) | ((id[at + 1] ?? 0) << 16) | ((id[at + 2] ?? 0) << 8) | (id[at + 3] ?? 0)) | 0;
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall } from '@grpc/grpc-js';
-import { decodeTraceRequest, encodeTraceResponse, OtlpDecodeError } from '#spanring/otlp';
+import { encodeTraceResponse, OtlpDecodeError, scanTraceRequest } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { SpanCollectorService } from '#spanring/nest';
 import { CollectorClosedError } from '#spanring/pipeline';
@@ -166,7 +166,7 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
       }
       let spans: Span[];
       try {
-        spans = decodeTraceRequest(call.request);
+        spans = scanTraceRequest(call.request);
       } catch (error) {
         if (!(error instanceof OtlpDecodeError)) throw error;
         callback(invalidArgument(error.message));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { All, Controller, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
-import { decodeTraceRequest, decodeTraceRequestJson, OtlpDecodeError, type Span } from '#spanring/otlp';
+import { decodeTraceRequestJson, OtlpDecodeError, scanTraceRequest, type Span } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline';
 import { SpanCollectorService } from '#spanring/nest';
 import { HTTP_RECEIVER_SETTINGS, type HttpReceiverSettings } from '../../config/runtime-config.ts';
@@ -129,7 +129,7 @@ export class OtlpHttpController {
 
     let spans: Span[];
     try {
-      spans = format === 'protobuf' ? decodeTraceRequest(body) : decodeTraceRequestJson(body);
+      spans = format === 'protobuf' ? scanTraceRequest(body) : decodeTraceRequestJson(body);
     } catch (error) {
       if (!(error instanceof OtlpDecodeError)) throw error;
       return sendStatus(res, format, { httpStatus: 400, rpcCode: RpcCode.INVALID_ARGUMENT, message: error.message });

@@ -1,0 +1,87 @@
+/**
+ * The receivers' scan (scanTraceRequest → WireSpan): same outcome as the full decoder on every
+ * input (C22), and spans re-encoded as the bytes they arrived in (C21). proto.test.ts runs all
+ * of its decoding rules against the scan as well.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OtlpDecodeError } from './errors.ts';
+import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, WireSpan } from './index.ts';
+import type { Span } from './index.ts';
+import { len, shape, spansOf, str, vint } from './test-support.ts';
+
+function outcome(decode: () => Span[]): { spans: Span[] } | { error: string } {
+  try {
+    return { spans: decode().map(plainSpan) };
+  } catch (error) {
+    if (error instanceof OtlpDecodeError) return { error: error.message };
+    throw error;
+  }
+}
+
+function expectSameOutcome(bytes: Uint8Array): void {
+  expect(outcome(() => scanTraceRequest(bytes))).toEqual(outcome(() => decodeTraceRequest(bytes)));
+}
+
+describe('scanTraceRequest', () => {
+  it('returns WireSpans that re-encode to exactly the bytes they were scanned from', () => {
+    fc.assert(
+      fc.property(shape, (request) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        const scanned = scanTraceRequest(bytes);
+        expect(scanned.every((span) => span instanceof WireSpan)).toBe(true);
+        expect(encodeTraceRequest(scanned)).toEqual(bytes);
+        expect(scanned.map(plainSpan)).toEqual(decodeTraceRequest(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('has the decoder outcome, error message included, on every corrupted byte and cut of generated requests', () => {
+    fc.assert(
+      fc.property(shape, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (request, at, byte, cut) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        if (bytes.length === 0) return;
+        const corrupted = bytes.slice();
+        corrupted[at % bytes.length] = byte;
+        expectSameOutcome(corrupted);
+        expectSameOutcome(bytes.subarray(0, cut % bytes.length));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('has the decoder outcome on random bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => expectSameOutcome(bytes)), { numRuns: 1000 });
+  });
+
+  it('keeps unknown span fields on the way through, unlike the full decoder', () => {
+    const traceId = Array.from({ length: 16 }, (_, i) => i + 1);
+    const span = len(2, len(1, traceId), len(2, [1, 2, 3, 4, 5, 6, 7, 8]), str(5, 'op'), vint(99, 7));
+    const bytes = new Uint8Array(len(1, len(2, span)));
+    const [scanned] = scanTraceRequest(bytes) as [WireSpan];
+    expect(encodeTraceRequest([scanned])).toEqual(bytes);
+    expect(encodeTraceRequest([plainSpan(scanned)])).not.toEqual(bytes);
+    expect(scanned.name).toBe('op');
+  });
+
+  it('reads the trace id into four big-endian words without decoding the span', () => {
+    const traceId = [0x80, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0];
+    const bytes = new Uint8Array(len(1, len(2, len(2, len(1, traceId), len(2, [1, 2, 3, 4, 5, 6, 7, 8])))));
+    const [span] = scanTraceRequest(bytes) as [WireSpan];
+    expect([span.traceWord0, span.traceWord1, span.traceWord2, span.traceWord3]).toEqual([0x80000001 | 0, 0x7fffffff, 0xdeadbeef | 0, 0]);
+    expect([...span.traceId]).toEqual(traceId);
+  });
+
+  it('encodes WireSpans and decoded spans together in one request, grouped by holder', () => {
+    fc.assert(
+      fc.property(shape, shape, (first, second) => {
+        const scanned = scanTraceRequest(encodeTraceRequest(spansOf(first)));
+        const plain = spansOf(second);
+        const mixed = [...scanned, ...plain];
+        expect(decodeTraceRequest(encodeTraceRequest(mixed))).toEqual(decodeTraceRequest(encodeTraceRequest(mixed.map(plainSpan))));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

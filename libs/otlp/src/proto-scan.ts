@@ -1,0 +1,264 @@
+/**
+ * The receivers' protobuf decoder: validates an ExportTraceServiceRequest exactly as
+ * decodeTraceRequest does, but turns each span into a WireSpan (a pointer into the request)
+ * instead of a tree of decoded objects. Resources and scopes, one per request part, are
+ * decoded as usual.
+ *
+ * The walk below checks every rule the decoder enforces (Invariant C22) without building a
+ * value or an error path. When it finds a problem it hands the request to decodeTraceRequest,
+ * which reports the problem with its full field path; so a bad request costs a second pass,
+ * and a good one costs no path bookkeeping at all.
+ */
+import { OtlpDecodeError } from './errors.ts';
+import { MAX_ANY_VALUE_DEPTH, NO_ITEMS } from './model.ts';
+import type { InstrumentationScope, Resource, Span } from './model.ts';
+import { decodeResourceInto, decodeScopeInto, decodeTraceRequest, SPAN_ID_BYTES, TRACE_ID_BYTES } from './proto-decode.ts';
+import {
+  AnyValueTag,
+  EventTag,
+  KeyValueTag,
+  LinkTag,
+  ListTag,
+  RequestTag,
+  ResourceSpansTag,
+  ScopeSpansTag,
+  SpanTag,
+  StatusTag,
+} from './schema.ts';
+import { ProtoReader } from './wire.ts';
+import { WireSpan } from './wire-span.ts';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Decodes an ExportTraceServiceRequest into WireSpans that point into `bytes`: the caller must
+ * not modify `bytes` afterwards (Invariant C21). Throws the same OtlpDecodeError, with the same
+ * message, as decodeTraceRequest would.
+ */
+export function scanTraceRequest(bytes: Uint8Array): Span[] {
+  try {
+    return scanRequest(new ProtoReader(bytes));
+  } catch (error) {
+    if (!(error instanceof OtlpDecodeError)) throw error;
+    // Invariant C22: the decoder rejects this input too and names the field; should it ever
+    // accept what the scan refused, its result is still a correct decoding of the request.
+    return decodeTraceRequest(bytes);
+  }
+}
+
+function scanRequest(reader: ProtoReader): Span[] {
+  const spans: Span[] = [];
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === RequestTag.resourceSpans) scanResourceSpans(reader, spans);
+    else reader.skipUnknown(tag, RequestTag);
+  }
+  return spans;
+}
+
+function scanResourceSpans(reader: ProtoReader, out: Span[]): void {
+  const outer = reader.enter();
+  const resource: Mutable<Resource> = { attributes: NO_ITEMS, droppedAttributesCount: 0, entityRefs: NO_ITEMS, schemaUrl: '' };
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === ResourceSpansTag.resource) decodeResourceInto(reader, resource);
+    else if (tag === ResourceSpansTag.scopeSpans) scanScopeSpans(reader, resource, out);
+    else if (tag === ResourceSpansTag.schemaUrl) resource.schemaUrl = reader.string();
+    else reader.skipUnknown(tag, ResourceSpansTag);
+  }
+  reader.leave(outer);
+}
+
+function scanScopeSpans(reader: ProtoReader, resource: Resource, out: Span[]): void {
+  const outer = reader.enter();
+  // Invariant C2: spans may precede the scope field, so they point at a holder filled in as it comes.
+  const scope: Mutable<InstrumentationScope> = { name: '', version: '', attributes: NO_ITEMS, droppedAttributesCount: 0, schemaUrl: '' };
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === ScopeSpansTag.spans) out.push(scanSpan(reader, resource, scope));
+    else if (tag === ScopeSpansTag.scope) decodeScopeInto(reader, scope);
+    else if (tag === ScopeSpansTag.schemaUrl) scope.schemaUrl = reader.string();
+    else reader.skipUnknown(tag, ScopeSpansTag);
+  }
+  reader.leave(outer);
+}
+
+/** Any failure of the walk: the caller re-decodes for the precise message. */
+function invalid(): OtlpDecodeError {
+  return new OtlpDecodeError('', 'invalid span');
+}
+
+function scanSpan(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): WireSpan {
+  const outer = reader.enter();
+  const start = reader.offset;
+  const end = reader.messageEnd;
+  let traceIdAt = -1;
+  let traceIdLength = 0;
+  let spanIdLength = 0;
+  while (reader.more()) {
+    const tag = reader.tag();
+    switch (tag) {
+      case SpanTag.traceId:
+        // Invariant C20: a repeated field keeps its last value, as the decoder does.
+        traceIdLength = reader.skipBytes();
+        traceIdAt = reader.offset - traceIdLength;
+        break;
+      case SpanTag.spanId:
+        spanIdLength = reader.skipBytes();
+        break;
+      case SpanTag.parentSpanId: {
+        const length = reader.skipBytes();
+        if (length !== 0 && length !== SPAN_ID_BYTES) throw invalid();
+        break;
+      }
+      case SpanTag.traceState:
+      case SpanTag.name:
+        reader.skipString();
+        break;
+      case SpanTag.kind:
+      case SpanTag.droppedAttributesCount:
+      case SpanTag.droppedEventsCount:
+      case SpanTag.droppedLinksCount:
+        reader.skipVarint();
+        break;
+      case SpanTag.startTimeUnixNano:
+      case SpanTag.endTimeUnixNano:
+        reader.skipFixed64();
+        break;
+      case SpanTag.flags:
+        reader.skipFixed32();
+        break;
+      case SpanTag.attributes:
+        checkKeyValue(reader, 1);
+        break;
+      case SpanTag.events:
+        checkEvent(reader);
+        break;
+      case SpanTag.links:
+        checkLink(reader);
+        break;
+      case SpanTag.status:
+        checkStatus(reader);
+        break;
+      default:
+        reader.skipUnknown(tag, SpanTag);
+    }
+  }
+  reader.leave(outer);
+  // Invariant C3, as the decoder checks it: ids have exactly their length.
+  if (traceIdLength !== TRACE_ID_BYTES || spanIdLength !== SPAN_ID_BYTES) throw invalid();
+  return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
+}
+
+function checkStatus(reader: ProtoReader): void {
+  const outer = reader.enter();
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === StatusTag.message) reader.skipString();
+    else if (tag === StatusTag.code) reader.skipVarint();
+    else reader.skipUnknown(tag, StatusTag);
+  }
+  reader.leave(outer);
+}
+
+function checkEvent(reader: ProtoReader): void {
+  const outer = reader.enter();
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === EventTag.attributes) checkKeyValue(reader, 1);
+    else if (tag === EventTag.name) reader.skipString();
+    else if (tag === EventTag.timeUnixNano) reader.skipFixed64();
+    else if (tag === EventTag.droppedAttributesCount) reader.skipVarint();
+    else reader.skipUnknown(tag, EventTag);
+  }
+  reader.leave(outer);
+}
+
+function checkLink(reader: ProtoReader): void {
+  const outer = reader.enter();
+  let traceIdLength = 0;
+  let spanIdLength = 0;
+  while (reader.more()) {
+    const tag = reader.tag();
+    switch (tag) {
+      case LinkTag.traceId:
+        traceIdLength = reader.skipBytes();
+        break;
+      case LinkTag.spanId:
+        spanIdLength = reader.skipBytes();
+        break;
+      case LinkTag.traceState:
+        reader.skipString();
+        break;
+      case LinkTag.attributes:
+        checkKeyValue(reader, 1);
+        break;
+      case LinkTag.droppedAttributesCount:
+        reader.skipVarint();
+        break;
+      case LinkTag.flags:
+        reader.skipFixed32();
+        break;
+      default:
+        reader.skipUnknown(tag, LinkTag);
+    }
+  }
+  reader.leave(outer);
+  if (traceIdLength !== TRACE_ID_BYTES || spanIdLength !== SPAN_ID_BYTES) throw invalid();
+}
+
+/** `depth` is the nesting depth of this pair's value (Invariant C9). */
+function checkKeyValue(reader: ProtoReader, depth: number): void {
+  const outer = reader.enter();
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === KeyValueTag.key) reader.skipString();
+    else if (tag === KeyValueTag.value) checkAnyValue(reader, depth);
+    else reader.skipUnknown(tag, KeyValueTag);
+  }
+  reader.leave(outer);
+}
+
+function checkAnyValue(reader: ProtoReader, depth: number): void {
+  if (depth > MAX_ANY_VALUE_DEPTH) throw invalid();
+  const outer = reader.enter();
+  while (reader.more()) {
+    const tag = reader.tag();
+    switch (tag) {
+      case AnyValueTag.stringValue:
+        reader.skipString();
+        break;
+      case AnyValueTag.boolValue:
+      case AnyValueTag.intValue:
+        reader.skipVarint();
+        break;
+      case AnyValueTag.doubleValue:
+        reader.skipFixed64();
+        break;
+      case AnyValueTag.bytesValue:
+        reader.skipBytes();
+        break;
+      case AnyValueTag.arrayValue:
+        checkList(reader, depth, false);
+        break;
+      case AnyValueTag.kvlistValue:
+        checkList(reader, depth, true);
+        break;
+      default:
+        reader.skipUnknown(tag, AnyValueTag);
+    }
+  }
+  reader.leave(outer);
+}
+
+/** ArrayValue (AnyValue items) and KeyValueList (KeyValue items) share `repeated values = 1`. */
+function checkList(reader: ProtoReader, depth: number, keyValues: boolean): void {
+  const outer = reader.enter();
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag !== ListTag.values) reader.skipUnknown(tag, ListTag);
+    else if (keyValues) checkKeyValue(reader, depth + 1);
+    else checkAnyValue(reader, depth + 1);
+  }
+  reader.leave(outer);
+}
