@@ -99,12 +99,14 @@ export class ProtoReader {
     const end = start + length;
     this.pos = end;
     const buf = this.buf;
-    for (let i = start; i < end; i++) {
-      if ((buf[i] as number) >= 0x80) {
-        if (!isUtf8(buf.subarray(start, end))) throw new OtlpDecodeError('', `string at byte ${start} is not valid UTF-8`);
-        return;
-      }
+    // ASCII is valid UTF-8: OR bytes together eight at a time and look at the high bit once.
+    let high = 0;
+    let i = start;
+    for (const stop = end - 7; i < stop; i += 8) {
+      high |= buf[i]! | buf[i + 1]! | buf[i + 2]! | buf[i + 3]! | buf[i + 4]! | buf[i + 5]! | buf[i + 6]! | buf[i + 7]!;
     }
+    for (; i < end; i++) high |= buf[i]!;
+    if (high >= 0x80 && !isUtf8(buf.subarray(start, end))) throw new OtlpDecodeError('', `string at byte ${start} is not valid UTF-8`);
   }
 
   /** Reads a field tag; Invariant C10: field number 0 and tags past 32 bits are malformed. */
