@@ -6,8 +6,8 @@
  *
  * - node:http server on 127.0.0.1:0, POST /v1/traces, body read whole;
  * - decoded in full with a generic protobuf decoder: protobufjs reflection, with the schema of
- *   ExportTraceServiceRequest written below as a protobufjs JSON descriptor from the field
- *   numbers of the OTLP specification (opentelemetry-proto trace/v1, common/v1, resource/v1);
+ *   ExportTraceServiceRequest as a protobufjs JSON descriptor from the field numbers of the
+ *   OTLP specification (bench/fixtures/otlp-protobufjs-schema.ts, also the codec test's);
  * - each span turned into an SDK ReadableSpan and handed to the OpenTelemetry JS SDK's
  *   BatchSpanProcessor (its defaults: queue 2048, batches of 512, 5 s delay) whose exporter
  *   is the SDK's OTLP/gRPC OTLPTraceExporter (its defaults) pointed at the bench's sink;
@@ -24,111 +24,13 @@ import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanKind, S
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace';
-import protobuf from 'protobufjs';
+import { otlpTraceRoot } from '../fixtures/otlp-protobufjs-schema.ts';
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_LIMIT_MS = 30_000;
 
-// ---------------------------------------------------------------------------------------------
-// The schema: protobufjs's JSON descriptor, field numbers from the OTLP specification.
-// Only what a trace request carries; unknown fields (entity refs, ...) are skipped by the decoder.
-
-const keyValueFields = { key: { type: 'string', id: 1 }, value: { type: 'AnyValue', id: 2 } };
-
-const root = protobuf.Root.fromJSON({
-  nested: {
-    otlp: {
-      nested: {
-        AnyValue: {
-          oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] } },
-          fields: {
-            stringValue: { type: 'string', id: 1 },
-            boolValue: { type: 'bool', id: 2 },
-            intValue: { type: 'int64', id: 3 },
-            doubleValue: { type: 'double', id: 4 },
-            arrayValue: { type: 'ArrayValue', id: 5 },
-            kvlistValue: { type: 'KeyValueList', id: 6 },
-            bytesValue: { type: 'bytes', id: 7 },
-          },
-        },
-        ArrayValue: { fields: { values: { rule: 'repeated', type: 'AnyValue', id: 1 } } },
-        KeyValueList: { fields: { values: { rule: 'repeated', type: 'KeyValue', id: 1 } } },
-        KeyValue: { fields: keyValueFields },
-        Resource: {
-          fields: {
-            attributes: { rule: 'repeated', type: 'KeyValue', id: 1 },
-            droppedAttributesCount: { type: 'uint32', id: 2 },
-          },
-        },
-        InstrumentationScope: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            version: { type: 'string', id: 2 },
-            attributes: { rule: 'repeated', type: 'KeyValue', id: 3 },
-            droppedAttributesCount: { type: 'uint32', id: 4 },
-          },
-        },
-        Event: {
-          fields: {
-            timeUnixNano: { type: 'fixed64', id: 1 },
-            name: { type: 'string', id: 2 },
-            attributes: { rule: 'repeated', type: 'KeyValue', id: 3 },
-            droppedAttributesCount: { type: 'uint32', id: 4 },
-          },
-        },
-        Link: {
-          fields: {
-            traceId: { type: 'bytes', id: 1 },
-            spanId: { type: 'bytes', id: 2 },
-            traceState: { type: 'string', id: 3 },
-            attributes: { rule: 'repeated', type: 'KeyValue', id: 4 },
-            droppedAttributesCount: { type: 'uint32', id: 5 },
-            flags: { type: 'fixed32', id: 6 },
-          },
-        },
-        Status: { fields: { message: { type: 'string', id: 2 }, code: { type: 'int32', id: 3 } } },
-        Span: {
-          fields: {
-            traceId: { type: 'bytes', id: 1 },
-            spanId: { type: 'bytes', id: 2 },
-            traceState: { type: 'string', id: 3 },
-            parentSpanId: { type: 'bytes', id: 4 },
-            flags: { type: 'fixed32', id: 16 },
-            name: { type: 'string', id: 5 },
-            kind: { type: 'int32', id: 6 },
-            startTimeUnixNano: { type: 'fixed64', id: 7 },
-            endTimeUnixNano: { type: 'fixed64', id: 8 },
-            attributes: { rule: 'repeated', type: 'KeyValue', id: 9 },
-            droppedAttributesCount: { type: 'uint32', id: 10 },
-            events: { rule: 'repeated', type: 'Event', id: 11 },
-            droppedEventsCount: { type: 'uint32', id: 12 },
-            links: { rule: 'repeated', type: 'Link', id: 13 },
-            droppedLinksCount: { type: 'uint32', id: 14 },
-            status: { type: 'Status', id: 15 },
-          },
-        },
-        ScopeSpans: {
-          fields: {
-            scope: { type: 'InstrumentationScope', id: 1 },
-            spans: { rule: 'repeated', type: 'Span', id: 2 },
-            schemaUrl: { type: 'string', id: 3 },
-          },
-        },
-        ResourceSpans: {
-          fields: {
-            resource: { type: 'Resource', id: 1 },
-            scopeSpans: { rule: 'repeated', type: 'ScopeSpans', id: 2 },
-            schemaUrl: { type: 'string', id: 3 },
-          },
-        },
-        ExportTraceServiceRequest: { fields: { resourceSpans: { rule: 'repeated', type: 'ResourceSpans', id: 1 } } },
-        ExportTracePartialSuccess: { fields: { rejectedSpans: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
-        ExportTraceServiceResponse: { fields: { partialSuccess: { type: 'ExportTracePartialSuccess', id: 1 } } },
-      },
-    },
-  },
-});
-
+// The schema: bench/fixtures/otlp-protobufjs-schema.ts (shared with the codec's cross-check test).
+const root = otlpTraceRoot();
 const RequestType = root.lookupType('otlp.ExportTraceServiceRequest');
 const EMPTY_RESPONSE = Buffer.from(root.lookupType('otlp.ExportTraceServiceResponse').encode({}).finish());
 

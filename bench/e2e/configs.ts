@@ -12,6 +12,12 @@ export interface SpanringConfig {
   readonly name: string;
   readonly label: string;
   readonly exporter: SpanringExporterKind;
+  /**
+   * spanring.workers, always written out (the default may become "auto"): 0 = receive and
+   * decode on the main thread; N = N receiver worker threads feeding the main consumer thread
+   * through SharedRings.
+   */
+  readonly workers: number;
   /** What the output says about it. */
   readonly description: string;
 }
@@ -31,21 +37,40 @@ export const CONFIGS: readonly E2eConfig[] = [
     name: 'spanring-1t-grpc-gzip',
     label: 'spanring 1 thread, otlp_grpc gzip',
     exporter: 'otlp_grpc_gzip',
-    description: 'OTLP/HTTP protobuf in, batch by trace (defaults), otlp_grpc out (compression: default gzip)',
+    workers: 0,
+    description: 'OTLP/HTTP protobuf in, batch by trace (defaults), otlp_grpc out (compression: default gzip); workers: 0',
   },
   {
     kind: 'spanring',
     name: 'spanring-1t-grpc-none',
     label: 'spanring 1 thread, otlp_grpc none',
     exporter: 'otlp_grpc_none',
-    description: 'as above with otlp_grpc compression: none',
+    workers: 0,
+    description: 'as above with otlp_grpc compression: none; workers: 0',
+  },
+  {
+    kind: 'spanring',
+    name: 'spanring-w1-grpc-none',
+    label: 'spanring 1 receiver worker, otlp_grpc none',
+    exporter: 'otlp_grpc_none',
+    workers: 1,
+    description: 'as above with spanring.workers: 1 (one worker thread receives and decodes, the main thread consumes, batches, exports)',
+  },
+  {
+    kind: 'spanring',
+    name: 'spanring-w2-grpc-none',
+    label: 'spanring 2 receiver workers, otlp_grpc none',
+    exporter: 'otlp_grpc_none',
+    workers: 2,
+    description: 'as above with spanring.workers: 2',
   },
   {
     kind: 'spanring',
     name: 'spanring-1t-debug',
     label: 'spanring 1 thread, debug basic',
     exporter: 'debug',
-    description: 'no-op-ish exporter: debug, verbosity basic (one summary line per batch on stdout; the bench sums them)',
+    workers: 0,
+    description: 'no-op-ish exporter: debug, verbosity basic (one summary line per batch on stdout; the bench sums them); workers: 0',
   },
   {
     kind: 'baseline',
@@ -71,8 +96,8 @@ function exporterYaml(kind: SpanringExporterKind, sinkPort: number): { id: strin
 }
 
 /** The YAML of one Spanring configuration. The gRPC receiver is left out: the load is OTLP/HTTP. */
-export function spanringYaml(kind: SpanringExporterKind, sinkPort: number): string {
-  const exporter = exporterYaml(kind, sinkPort);
+export function spanringYaml(config: SpanringConfig, sinkPort: number): string {
+  const exporter = exporterYaml(config.exporter, sinkPort);
   return [
     'receivers:',
     '  otlp:',
@@ -93,6 +118,8 @@ export function spanringYaml(kind: SpanringExporterKind, sinkPort: number): stri
     '        - pull: { exporter: { prometheus: { host: "127.0.0.1", port: 0 } } }',
     '  pipelines:',
     `    traces: { receivers: [otlp], processors: [batch], exporters: [${exporter.id}] }`,
+    'spanring:',
+    `  workers: ${config.workers}`,
     '',
   ].join('\n');
 }

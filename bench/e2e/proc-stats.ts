@@ -1,6 +1,12 @@
 /**
  * A child process's own accounting, read from Linux /proc: CPU time (utime + stime of every
- * thread of the process, so V8's GC helpers and libuv's pool count too) and peak RSS (VmHWM).
+ * thread of the process, so receiver worker threads, V8's GC helpers and libuv's pool count
+ * too) and peak RSS (VmHWM).
+ *
+ * /proc/<pid>/stat (not /proc/<pid>/task/<tid>/stat) is the whole thread group: the kernel sums
+ * utime/stime over its live threads plus those that already exited. Checked on this machine:
+ * a process whose main thread and one worker_threads Worker each spun 1.5 s read 3.02 CPU-s
+ * there after the worker had been terminated.
  * The bench reads the child's counters, never its own, so the load generator and the sink
  * sharing the machine do not distort what the collector is charged.
  */
@@ -50,15 +56,21 @@ export interface Memory {
   readonly rssBytes: number;
   /** Peak resident set since the process started (VmHWM), bytes. */
   readonly peakRssBytes: number;
+  /** Threads now (all of Node's: V8 platform, libuv pool, worker threads). */
+  readonly threads: number;
 }
 
 export function memory(pid: number): Memory {
   const status = readProc(pid, 'status');
-  return { rssBytes: statusKiB(status, 'VmRSS') * 1024, peakRssBytes: statusKiB(status, 'VmHWM') * 1024 };
+  return {
+    rssBytes: statusField(status, 'VmRSS', ' kB') * 1024,
+    peakRssBytes: statusField(status, 'VmHWM', ' kB') * 1024,
+    threads: statusField(status, 'Threads', ''),
+  };
 }
 
-function statusKiB(status: string, key: string): number {
-  const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
+function statusField(status: string, key: string, unit: string): number {
+  const match = new RegExp(`^${key}:\\s+(\\d+)${unit}$`, 'm').exec(status);
   if (match === null) throw new BenchFailure(`/proc status has no ${key}`);
   return Number(match[1]);
 }
