@@ -24,6 +24,12 @@ const collectorSchema = z.strictObject({
    */
   ringBits: z.number().int().min(1).max(20).default(11),
   maxProducers: z.number().int().min(1).max(128).default(64),
+  /**
+   * Spans waiting in all producer rings together. Rings stay per producer (no contention), but
+   * their sum is capped, so memory is bounded by this, not by clients × ring size: 32768
+   * received spans are ~16 MB of request bytes (bench:e2e).
+   */
+  maxPendingSpans: positiveInt.default(32_768),
   /** Spans taken from one ring per round-robin turn. */
   maxConsumePerRing: positiveInt.default(2048),
   /** Spans the consumer takes per turn before yielding to the event loop. */
@@ -33,11 +39,11 @@ const collectorSchema = z.strictObject({
   /** How long a producer waits for ring space before BackpressureTimeoutError. */
   backpressureTimeoutMs: nonNegative.default(5_000),
   /**
-   * Spans waiting in one exporter's sending queue before the consumer stops taking more. The
-   * Collector's queue_size counts batches, and 1000 batches of up to 8192 spans is gigabytes of
-   * decoded spans; this caps the queue in spans so the pressure reaches the rings and clients.
+   * Spans one exporter holds, queued or being exported, before the consumer stops taking more.
+   * The Collector's queue_size counts batches, and 1000 batches of up to 8192 spans is
+   * gigabytes; this caps the exporter in spans so the pressure reaches the rings and clients.
    */
-  maxQueuedSpans: positiveInt.default(65_536),
+  maxQueuedSpans: positiveInt.default(32_768),
 });
 
 const retrySchema = z.strictObject({

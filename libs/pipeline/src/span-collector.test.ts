@@ -233,7 +233,7 @@ describe('SpanCollector', () => {
   it('does not block the event loop: a timer fires while a large backlog is being consumed', async () => {
     const exporter = new RecordingExporter();
     const collector = collectorWith(exporter, {
-      collector: { ringBits: 16, maxSpansPerTurn: 100 },
+      collector: { ringBits: 16, maxPendingSpans: 65_536, maxSpansPerTurn: 100 },
       batch: { sendBatchSize: 100_000, timeoutMs: 60_000 },
     });
     collector.register().trySubmit(Array.from({ length: 50_000 }, (_, i) => makeSpan(0, i)));
@@ -241,5 +241,23 @@ describe('SpanCollector', () => {
     expect(consumedWhenTimerFired).toBeLessThan(50_000);
     await collector.shutdown();
     expect(exporter.spans).toHaveLength(50_000);
+  });
+
+  it('caps the spans in all rings together at maxPendingSpans: producers wait on the shared budget, big requests enter piecewise', async () => {
+    const exporter = new RecordingExporter();
+    const collector = collectorWith(exporter, {
+      collector: { ringBits: 10, maxPendingSpans: 100, backpressureTimeoutMs: 60_000 },
+      batch: { sendBatchSize: 50, timeoutMs: 5 },
+    });
+    const [a, b] = [collector.register(), collector.register()];
+    // Rings of 1024 each, but the budget lets only 100 in across both, without ever waiting.
+    expect(a.trySubmit(Array.from({ length: 70 }, (_, i) => makeSpan(0, i)))).toEqual({ accepted: 70, full: false });
+    expect(b.trySubmit(Array.from({ length: 70 }, (_, i) => makeSpan(1, i)))).toEqual({ accepted: 30, full: true });
+    expect(collector.spansInRings).toBeLessThanOrEqual(100);
+    // An async producer admits a 250-span request (larger than the budget) as space frees up.
+    const waiting = collector.registerAsync().admit(Array.from({ length: 250 }, (_, i) => makeSpan(2, i)));
+    await expect(waiting).resolves.toEqual({ accepted: 250, refusal: undefined });
+    await collector.shutdown();
+    expect(exporter.spans).toHaveLength(350);
   });
 });

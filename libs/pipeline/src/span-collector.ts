@@ -15,7 +15,7 @@ import { SendingQueue } from './exporter/sending-queue.ts';
 import type { SpanExporter } from './exporter/span-exporter.ts';
 import type { PipelineLogger } from './logger.ts';
 import { PipelineMetrics } from './metrics.ts';
-import { AsyncSpanProducer, SpanProducer } from './producer/span-producer.ts';
+import { AsyncSpanProducer, RingBudget, SpanProducer } from './producer/span-producer.ts';
 
 export interface ExporterRegistration {
   readonly exporter: SpanExporter;
@@ -63,6 +63,7 @@ export class SpanCollector {
   private readonly channel: Channel<Span>;
   private readonly dataReady = new Notify();
   private readonly spaceFreed = new Notify();
+  private readonly budget: RingBudget;
   private readonly queues: SendingQueue[];
   private readonly consumer: ConsumerLoop;
   private readonly logger: PipelineLogger;
@@ -80,9 +81,11 @@ export class SpanCollector {
       maxProducers: tuning.maxProducers,
       maxConsumePerRing: tuning.maxConsumePerRing,
     });
+    this.budget = new RingBudget(tuning.maxPendingSpans);
     const batcher = new TraceBatcher(this.options.batch, (batch) => this.emit(batch));
     this.consumer = new ConsumerLoop({
       channel: this.channel,
+      budget: this.budget,
       batcher,
       queues: this.queues,
       dataReady: this.dataReady,
@@ -102,6 +105,7 @@ export class SpanCollector {
   /** A producer with its own ring; trySubmit never waits. */
   register(): SpanProducer {
     return new SpanProducer(this.channel.register(), {
+      budget: this.budget,
       dataReady: this.dataReady,
       spaceFreed: this.spaceFreed,
       metrics: this.metrics,

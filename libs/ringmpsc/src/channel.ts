@@ -157,8 +157,8 @@ export class Producer<T> {
     return this.ring.push(item);
   }
 
-  pushMany(items: ArrayLike<T>, from = 0): number {
-    return this.ring.pushMany(items, from);
+  pushMany(items: ArrayLike<T>, from = 0, max = items.length - from): number {
+    return this.ring.pushMany(items, from, max);
   }
 
   reserve(n: number): Reservation<T> | null {

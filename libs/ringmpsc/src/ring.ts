@@ -92,13 +92,13 @@ export class Ring<T> {
   }
 
   /**
-   * Adds items[from..] until the ring is full; returns how many were added. The caller keeps
-   * ownership of the array: only references move, nothing is copied.
+   * Adds items[from..] (at most `max` of them) until the ring is full; returns how many were
+   * added. The caller keeps ownership of the array: only references move, nothing is copied.
    */
-  pushMany(items: ArrayLike<T>, from = 0): number {
+  pushMany(items: ArrayLike<T>, from = 0, max = items.length - from): number {
     this.assertWritable('pushMany()');
     const free = this.capacity - ((this.tail - this.head) | 0);
-    const count = Math.min(free, items.length - from);
+    const count = Math.min(free, items.length - from, max);
     if (count <= 0) {
       if (free === 0 && this.metrics !== null) this.metrics.fullEvents++;
       return 0;

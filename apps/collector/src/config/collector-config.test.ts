@@ -50,7 +50,7 @@ spanring:
 `),
     ).toEqual([
       'processors.batch.send_batch_sise: unknown key (supported here: send_batch_size, send_batch_max_size, timeout)',
-      'spanring.ring_bitz: unknown key (supported here: ring_bits, max_producers, max_consume_per_ring, max_spans_per_turn, backpressure_wait, idle_wake, shutdown_timeout, retry_after, max_queued_spans, workers)',
+      'spanring.ring_bitz: unknown key (supported here: ring_bits, max_producers, max_consume_per_ring, max_spans_per_turn, backpressure_wait, idle_wake, shutdown_timeout, retry_after, max_queued_spans, max_pending_spans, workers)',
     ]);
     expect(problemsOf(`${MINIMAL}\nconnectors: {}\nfoo: 1\n`)).toEqual([
       'connectors: Spanring does not support connectors (it runs one traces pipeline)',

@@ -429,8 +429,10 @@ export const spanringSchema = strict({
   shutdown_timeout: duration({ positive: true }).optional(),
   /** Retry-After sent with 429/503 and RetryInfo with UNAVAILABLE (default 1s; rounded up to seconds). */
   retry_after: duration().optional(),
-  /** Spans one exporter's sending queue may hold before intake pauses (default 65536). */
+  /** Spans one exporter may hold, queued or being exported, before intake pauses (default 32768). */
   max_queued_spans: int(1).optional(),
+  /** Spans waiting in all producer rings together before producers wait (default 32768). */
+  max_pending_spans: int(1).optional(),
   /**
    * Receiver worker threads (0..64, or "auto"): OTLP receiving and decoding run in this many
    * worker threads, each feeding the consumer thread through its own SharedRing; 0 receives

@@ -201,7 +201,7 @@ spanring:
       'processors.batch.timeout: invalid duration "5x" (use e.g. 200ms, 5s, 1m30s; a bare integer is nanoseconds)',
       'exporters.debug.headers: unknown key (supported here: verbosity, sampling_initial, sampling_thereafter, use_internal_logger, retry_on_failure, sending_queue)',
       'spanring.idle_wake: must be greater than 0, got "0s"',
-      'spanring.bogus: unknown key (supported here: ring_bits, max_producers, max_consume_per_ring, max_spans_per_turn, backpressure_wait, idle_wake, shutdown_timeout, retry_after, max_queued_spans, workers)',
+      'spanring.bogus: unknown key (supported here: ring_bits, max_producers, max_consume_per_ring, max_spans_per_turn, backpressure_wait, idle_wake, shutdown_timeout, retry_after, max_queued_spans, max_pending_spans, workers)',
     ]);
   });
 

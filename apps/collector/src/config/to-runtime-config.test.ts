@@ -119,6 +119,7 @@ describe('pipeline, receivers, telemetry, health', () => {
   shutdown_timeout: 1m
   retry_after: 0s
   max_queued_spans: 20000
+  max_pending_spans: 4096
   workers: 3
 `,
       ),
@@ -133,6 +134,7 @@ describe('pipeline, receivers, telemetry, health', () => {
         backpressureTimeoutMs: 250,
         idleWakeMs: 1,
         maxQueuedSpans: 20_000,
+        maxPendingSpans: 4096,
       },
     });
     expect(config.shutdownTimeoutMs).toBe(60_000);

@@ -109,6 +109,7 @@ function pipelineOptions(config: CollectorConfig): PipelineOptionsInput {
       // The pipeline wants whole milliseconds here; round up so a sub-ms value stays > 0.
       idleWakeMs: s.idle_wake === undefined ? undefined : Math.ceil(s.idle_wake),
       maxQueuedSpans: s.max_queued_spans,
+      maxPendingSpans: s.max_pending_spans,
     }),
   };
   // The schemas mirror the pipeline's rules; this catches any drift between the two.

@@ -3,10 +3,12 @@ import type { Channel, Notify } from '#spanring/ringmpsc';
 import type { TraceBatcher } from '../batcher/trace-batcher.ts';
 import type { CollectorTuning } from '../config.ts';
 import type { PipelineMetrics } from '../metrics.ts';
+import type { RingBudget } from '../producer/span-producer.ts';
 import type { SendingQueue } from '../exporter/sending-queue.ts';
 
 export interface ConsumerParts {
   readonly channel: Channel<Span>;
+  readonly budget: RingBudget;
   readonly batcher: TraceBatcher;
   readonly queues: readonly SendingQueue[];
   readonly dataReady: Notify;
@@ -62,7 +64,7 @@ export class ConsumerLoop {
   }
 
   private async run(): Promise<void> {
-    const { channel, batcher, spaceFreed, metrics, tuning } = this.parts;
+    const { channel, budget, batcher, spaceFreed, metrics, tuning } = this.parts;
     for (;;) {
       const blocked = this.fullQueue();
       if (blocked !== undefined) {
@@ -71,6 +73,7 @@ export class ConsumerLoop {
       }
       const took = channel.consumeAllUpTo(tuning.maxSpansPerTurn, this.addToBatcher);
       if (took > 0) {
+        budget.used -= took;
         metrics.consumed += took;
         spaceFreed.notifyWaiters();
         batcher.flushIfFull();

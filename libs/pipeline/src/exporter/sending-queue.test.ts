@@ -129,7 +129,7 @@ describe('SendingQueue retry', () => {
     expect(exporter.batches).toHaveLength(6);
   });
 
-  it('has no room once maxQueuedSpans spans wait, even with batch slots left', async () => {
+  it('has no room once maxQueuedSpans spans are held (queued or in flight), even with batch slots left', async () => {
     const exporter = new RecordingExporter('slow', () => new Promise((resolve) => setTimeout(resolve, 10)));
     const queue = new SendingQueue(
       exporter,
@@ -138,16 +138,17 @@ describe('SendingQueue retry', () => {
       () => {},
       100,
     );
-    queue.enqueue(batchOf(60)); // taken by the single worker at once (in flight, not queued)
+    queue.enqueue(batchOf(60)); // taken by the single worker at once: in flight, still held
     await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.hasRoom()).toBe(true); // 60 held
     queue.enqueue(batchOf(60));
-    expect(queue.hasRoom()).toBe(true); // 60 queued
-    queue.enqueue(batchOf(60));
-    expect(queue.hasRoom()).toBe(false); // 120 queued > 100, though 998 batch slots are free
+    expect(queue.hasRoom()).toBe(false); // 60 in flight + 60 queued > 100, though 999 batch slots are free
+    await vi.advanceTimersByTimeAsync(10); // the first export finished: 60 held
+    expect(queue.hasRoom()).toBe(true);
     await vi.advanceTimersByTimeAsync(50);
     await queue.whenIdle();
     expect(queue.hasRoom()).toBe(true);
-    expect(exporter.spans).toHaveLength(180);
+    expect(exporter.spans).toHaveLength(120);
   });
 
   it('abortPending stops retry waits and gives up queued batches with the reason', async () => {

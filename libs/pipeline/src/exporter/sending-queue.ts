@@ -30,8 +30,8 @@ export class SendingQueue {
   private readonly abort = new AbortController();
   private readonly workers: Promise<void>[] = [];
   private inFlight = 0;
-  /** Spans in the queued batches (not the in-flight ones), for the maxQueuedSpans cap. */
-  private queuedSpans = 0;
+  /** Spans queued or being exported, for the maxQueuedSpans cap. */
+  private heldSpans = 0;
   private readonly maxQueuedSpans: number;
   private closing = false;
   private exporterShutdown: Promise<void> | undefined;
@@ -62,7 +62,7 @@ export class SendingQueue {
    */
   hasRoom(): boolean {
     if (this.abort.signal.aborted) return true;
-    return this.fifo.size < this.settings.queue.queueSize && this.queuedSpans < this.maxQueuedSpans;
+    return this.fifo.size < this.settings.queue.queueSize && this.heldSpans < this.maxQueuedSpans;
   }
 
   /** True when nothing waits and nothing is being exported. */
@@ -82,7 +82,7 @@ export class SendingQueue {
       return;
     }
     this.fifo.push(batch);
-    this.queuedSpans += batch.length;
+    this.heldSpans += batch.length;
     this.metrics.queueSize = this.fifo.size;
     this.workAvailable.notifyOne();
   }
@@ -114,9 +114,9 @@ export class SendingQueue {
     this.closing = true;
     if (!this.abort.signal.aborted) this.abort.abort(new Error(reason));
     for (let batch = this.fifo.shift(); batch !== undefined; batch = this.fifo.shift()) {
+      this.heldSpans -= batch.length;
       this.giveUp(batch, reason, this.abort.signal.reason);
     }
-    this.queuedSpans = 0;
     this.metrics.queueSize = 0;
     this.workAvailable.notifyWaiters();
   }
@@ -137,7 +137,6 @@ export class SendingQueue {
         else await waiter;
         continue;
       }
-      this.queuedSpans -= batch.length;
       this.metrics.queueSize = this.fifo.size;
       this.roomFreed.notifyWaiters();
       this.inFlight++;
@@ -145,6 +144,8 @@ export class SendingQueue {
       await this.exportBatch(batch);
       this.inFlight--;
       this.metrics.inFlight = this.inFlight;
+      this.heldSpans -= batch.length;
+      this.roomFreed.notifyWaiters();
       if (this.isIdle()) this.idle.notifyWaiters();
     }
   }

@@ -12,8 +12,27 @@ export interface TrySubmitResult {
 const ACCEPTED_ONE: TrySubmitResult = Object.freeze({ accepted: 1, full: false });
 const REFUSED_ONE: TrySubmitResult = Object.freeze({ accepted: 0, full: true });
 
+/**
+ * The cap on spans waiting in all rings together (maxPendingSpans). Producers take from it
+ * as they push and the consumer gives back what it took, all on one thread: a plain counter.
+ */
+export class RingBudget {
+  readonly limit: number;
+  used = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get free(): number {
+    return this.limit - this.used;
+  }
+}
+
 /** The signals a producer shares with the consumer task. */
 export interface ProducerSignals {
+  /** Shared by every producer of the collector. */
+  readonly budget: RingBudget;
   /** Rung after every submit, so an idle consumer wakes up. */
   readonly dataReady: Notify;
   /** Rung by the consumer after it freed ring space. */
@@ -52,8 +71,9 @@ export class SpanProducer {
     return this.producer.size;
   }
 
+  /** The most spans this producer can ever hold at once: its ring, or the shared budget if smaller. */
   get capacity(): number {
-    return this.producer.capacity;
+    return Math.min(this.producer.capacity, this.signals.budget.limit);
   }
 
   /** Leaves the collector; spans already submitted are still exported. */
@@ -64,8 +84,11 @@ export class SpanProducer {
   /** @internal pushes spans[from..], returns how many entered. */
   push(spans: readonly Span[], from: number): number {
     if (this.producer.isClosed) throw new CollectorClosedError();
-    const accepted = this.producer.pushMany(spans, from);
+    const budget = this.signals.budget;
+    if (budget.free <= 0) return 0;
+    const accepted = this.producer.pushMany(spans, from, budget.free);
     if (accepted > 0) {
+      budget.used += accepted;
       this.signals.metrics.accepted += accepted;
       this.signals.dataReady.notifyOne();
     }
@@ -74,7 +97,7 @@ export class SpanProducer {
 
   /** @internal */
   freeSlots(): number {
-    return this.producer.capacity - this.producer.size;
+    return Math.min(this.producer.capacity - this.producer.size, this.signals.budget.free);
   }
 
   /** @internal */
@@ -84,7 +107,9 @@ export class SpanProducer {
 
   private trySubmitOne(span: Span): TrySubmitResult {
     if (this.producer.isClosed) throw new CollectorClosedError();
-    if (!this.producer.push(span)) return REFUSED_ONE;
+    const budget = this.signals.budget;
+    if (budget.free <= 0 || !this.producer.push(span)) return REFUSED_ONE;
+    budget.used++;
     this.signals.metrics.accepted++;
     this.signals.dataReady.notifyOne();
     return ACCEPTED_ONE;
