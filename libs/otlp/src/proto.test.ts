@@ -25,6 +25,43 @@ function only(spans: Span[]): Span {
 const emptyResource: Resource = { attributes: [], droppedAttributesCount: 0, entityRefs: [], schemaUrl: '' };
 const emptyScope: InstrumentationScope = { name: '', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' };
 
+/** An attribute whose value is `levels` AnyValues deep: arrays around a string. */
+function nestedAttribute(levels: number): Bytes {
+  let value: Bytes = str(1, 'leaf');
+  for (let level = 1; level < levels; level++) value = len(5, len(1, value));
+  return len(9, str(1, 'deep'), len(2, value));
+}
+
+function everything(unknown: Bytes): Uint8Array {
+  const kv = (name: string, ...value: Bytes[]): Bytes => len(9, unknown, str(1, name), len(2, unknown, ...value));
+  return new Uint8Array([
+    ...unknown,
+    ...len(
+      1,
+      unknown,
+      len(1, unknown, len(1, unknown, str(1, 'r'), len(2, unknown, str(1, 'v'))), len(3, unknown, str(2, 't'))),
+      len(
+        2,
+        unknown,
+        len(1, unknown, str(1, 'scope')),
+        len(
+          2,
+          unknown,
+          len(1, TRACE_ID),
+          len(2, SPAN_ID),
+          kv('s', str(1, 'x')),
+          kv('a', len(5, unknown, len(1, unknown, vint(3, 5)))),
+          kv('m', len(6, unknown, len(1, unknown, str(1, 'in'), len(2, unknown, vint(2, 1))))),
+          len(11, unknown, str(2, 'e')),
+          len(13, unknown, len(1, TRACE_ID), len(2, SPAN_ID)),
+          len(15, unknown, vint(3, 2)),
+        ),
+        str(3, 'https://s'),
+      ),
+    ),
+  ]);
+}
+
 /**
  * Every rule below holds for both protobuf decoders: the full one, and the receivers' scan,
  * whose WireSpans must decode to exactly the same spans and fail with exactly the same errors
@@ -35,7 +72,7 @@ const DECODERS: [string, (bytes: Uint8Array) => Span[]][] = [
   ['scanTraceRequest, WireSpans decoded on demand', (bytes) => scanTraceRequest(bytes).map(plainSpan)],
 ];
 
-describe.each(DECODERS)('%s', (_name, decodeTraceRequest) => {
+describe.each(DECODERS)('%s', (_decoderName, decodeTraceRequest) => {
   function decodeError(bytes: Uint8Array): OtlpDecodeError {
     try {
       decodeTraceRequest(bytes);
@@ -214,13 +251,6 @@ describe.each(DECODERS)('%s', (_name, decodeTraceRequest) => {
     });
   });
 
-  /** An attribute whose value is `levels` AnyValues deep: arrays around a string. */
-  function nestedAttribute(levels: number): Bytes {
-    let value: Bytes = str(1, 'leaf');
-    for (let level = 1; level < levels; level++) value = len(5, len(1, value));
-    return len(9, str(1, 'deep'), len(2, value));
-  }
-
   describe(`AnyValue depth cap (${MAX_ANY_VALUE_DEPTH})`, () => {
     it('accepts values nested exactly to the cap', () => {
       const span = only(decodeTraceRequest(request(minimalSpan(nestedAttribute(MAX_ANY_VALUE_DEPTH)))));
@@ -308,36 +338,6 @@ describe.each(DECODERS)('%s', (_name, decodeTraceRequest) => {
       expect(error.reason).toMatch(/truncated: length 40 exceeds the 1 bytes left/);
     });
   });
-
-  function everything(unknown: Bytes): Uint8Array {
-    const kv = (name: string, ...value: Bytes[]): Bytes => len(9, unknown, str(1, name), len(2, unknown, ...value));
-    return new Uint8Array([
-      ...unknown,
-      ...len(
-        1,
-        unknown,
-        len(1, unknown, len(1, unknown, str(1, 'r'), len(2, unknown, str(1, 'v'))), len(3, unknown, str(2, 't'))),
-        len(
-          2,
-          unknown,
-          len(1, unknown, str(1, 'scope')),
-          len(
-            2,
-            unknown,
-            len(1, TRACE_ID),
-            len(2, SPAN_ID),
-            kv('s', str(1, 'x')),
-            kv('a', len(5, unknown, len(1, unknown, vint(3, 5)))),
-            kv('m', len(6, unknown, len(1, unknown, str(1, 'in'), len(2, unknown, vint(2, 1))))),
-            len(11, unknown, str(2, 'e')),
-            len(13, unknown, len(1, TRACE_ID), len(2, SPAN_ID)),
-            len(15, unknown, vint(3, 2)),
-          ),
-          str(3, 'https://s'),
-        ),
-      ),
-    ]);
-  }
 
   describe('unknown fields', () => {
     /** One unknown field of every wire type, groups nested, to splice into every message. */

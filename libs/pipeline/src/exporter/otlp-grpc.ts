@@ -101,9 +101,16 @@ export class OtlpGrpcExporter implements SpanExporter {
   }
 
   async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
+    return this.exportEncoded(this.encode(spans), signal);
+  }
+
+  encode(spans: readonly Span[]): Uint8Array {
+    return encodeOrFail(this.name, () => encodeTraceRequest(spans));
+  }
+
+  async exportEncoded(request: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void> {
     if (this.closed) throw new ExportError(`${this.name}: the exporter is shut down`, { retryable: false });
     if (signal.aborted) throw abortedError(this.name, signal);
-    const request = encodeOrFail(this.name, () => encodeTraceRequest(spans));
     const response = await this.call(Buffer.from(request.buffer, request.byteOffset, request.byteLength), signal);
     return this.outcome(response);
   }

@@ -93,9 +93,16 @@ export class OtlpHttpExporter implements SpanExporter {
   }
 
   async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
+    return this.exportEncoded(this.encode(spans), signal);
+  }
+
+  encode(spans: readonly Span[]): Uint8Array {
+    return encodeOrFail(this.name, () => (this.encoding === 'json' ? Buffer.from(encodeTraceRequestJson(spans)) : encodeTraceRequest(spans)));
+  }
+
+  async exportEncoded(encoded: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void> {
     if (this.closed) throw new ExportError(`${this.name}: the exporter is shut down`, { retryable: false });
     if (signal.aborted) throw abortedError(this.name, signal);
-    const encoded = encodeOrFail(this.name, () => (this.encoding === 'json' ? Buffer.from(encodeTraceRequestJson(spans)) : encodeTraceRequest(spans)));
     const body = this.compression === 'gzip' ? await gzipAsync(encoded) : encoded;
     const answer = await this.post(body, signal);
     if (answer.status >= 200 && answer.status < 300) return this.outcome(answer);

@@ -5,12 +5,13 @@ import { ExporterMetrics } from '../metrics.ts';
 import { makeSpan, RecordingExporter } from '../test-support.ts';
 import { classifyHttpFailure } from './retry-policy.ts';
 import { SendingQueue } from './sending-queue.ts';
+import type { EncodingSpanExporter } from './span-exporter.ts';
 
 const NO_JITTER: ExporterSettingsInput = {
   retry: { initialIntervalMs: 1_000, randomizationFactor: 0, multiplier: 2, maxIntervalMs: 30_000 },
 };
 
-function queueFor(exporter: RecordingExporter, settings: ExporterSettingsInput = NO_JITTER) {
+function queueFor(exporter: RecordingExporter | EncodingSpanExporter, settings: ExporterSettingsInput = NO_JITTER) {
   const metrics = new ExporterMetrics();
   const givenUp: { spans: number; reason: string }[] = [];
   const queue = new SendingQueue(exporter, resolveExporterSettings(settings), metrics, (_name, spans, reason) =>
@@ -177,5 +178,58 @@ describe('retry policy', () => {
     expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 2, 0, () => 0.5)).toBe(7_500);
     expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 20, 0, () => 0.5)).toBe(30_000);
     expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 60_000, () => 0.5)).toBe(60_000);
+  });
+});
+
+describe('SendingQueue with an encoding exporter', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('encodes a batch once when it is queued and retries with the same bytes, for an encoding exporter', async () => {
+    const sent: Uint8Array[] = [];
+    let encodes = 0;
+    const exporter: EncodingSpanExporter = {
+      name: 'encoding',
+      encode: (spans) => {
+        encodes++;
+        return Uint8Array.of(spans.length);
+      },
+      exportEncoded: async (request) => {
+        sent.push(request);
+        if (sent.length === 1) throw classifyHttpFailure(503);
+      },
+      export: () => Promise.reject(new Error('export() must not be called when the batch was encoded')),
+      shutdown: async () => {},
+    };
+    const { queue, metrics, givenUp } = queueFor(exporter);
+    queue.enqueue(batchOf(3));
+    expect(encodes).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await queue.whenIdle();
+    expect(sent).toEqual([Uint8Array.of(3), Uint8Array.of(3)]);
+    expect(sent[0]).toBe(sent[1]);
+    expect(encodes).toBe(1);
+    expect({ sent: metrics.sentSpans, givenUp }).toEqual({ sent: 3, givenUp: [] });
+  });
+
+  it('gives a batch up at once, as a permanent error, when the exporter cannot encode it', async () => {
+    const exporter: EncodingSpanExporter = {
+      name: 'encoding',
+      encode: () => {
+        throw new ExportError('span 0: trace id must be 16 bytes', { retryable: false });
+      },
+      exportEncoded: () => Promise.reject(new Error('nothing to export')),
+      export: () => Promise.reject(new Error('nothing to export')),
+      shutdown: async () => {},
+    };
+    const { queue, givenUp } = queueFor(exporter);
+    queue.enqueue(batchOf(2));
+    expect(givenUp).toEqual([{ spans: 2, reason: 'permanent error: span 0: trace id must be 16 bytes' }]);
+    expect(queue.isIdle()).toBe(true);
+    expect(queue.hasRoom()).toBe(true);
   });
 });

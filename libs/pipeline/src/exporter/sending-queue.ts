@@ -6,7 +6,18 @@ import { ExportError } from '../errors.ts';
 import type { ExporterMetrics } from '../metrics.ts';
 import { BatchFifo } from './batch-fifo.ts';
 import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
-import type { SpanExporter } from './span-exporter.ts';
+import { isEncodingExporter, type SpanExporter } from './span-exporter.ts';
+
+/**
+ * One queued batch: the spans, or, for an exporter that encodes (isEncodingExporter), only the
+ * encoded request, so the spans and the received request buffers they point into are freed
+ * as soon as the batch is queued rather than after the export and its retries.
+ */
+interface QueuedBatch {
+  readonly spans: readonly Span[] | undefined;
+  readonly request: Uint8Array | undefined;
+  readonly count: number;
+}
 
 /** Where the queue reports what it finally gave up on; the collector logs it. */
 export type GiveUpListener = (exporter: string, spans: number, reason: string, error: unknown) => void;
@@ -24,7 +35,7 @@ export class SendingQueue {
   private readonly settings: ExporterSettings;
   private readonly metrics: ExporterMetrics;
   private readonly onGiveUp: GiveUpListener;
-  private readonly fifo = new BatchFifo<Span[]>();
+  private readonly fifo = new BatchFifo<QueuedBatch>();
   private readonly workAvailable = new Notify();
   private readonly idle = new Notify();
   private readonly abort = new AbortController();
@@ -78,11 +89,13 @@ export class SendingQueue {
     if (this.abort.signal.aborted) {
       // Invariant P4/P11: after the deadline nothing is queued for workers that are gone;
       // the batch is counted as failed with the deadline's reason right away.
-      this.giveUp(batch, (this.abort.signal.reason as Error).message, this.abort.signal.reason);
+      this.giveUp(batch.length, (this.abort.signal.reason as Error).message, this.abort.signal.reason);
       return;
     }
-    this.fifo.push(batch);
-    this.heldSpans += batch.length;
+    const queued = this.prepare(batch);
+    if (queued === undefined) return;
+    this.fifo.push(queued);
+    this.heldSpans += queued.count;
     this.metrics.queueSize = this.fifo.size;
     this.workAvailable.notifyOne();
   }
@@ -114,8 +127,8 @@ export class SendingQueue {
     this.closing = true;
     if (!this.abort.signal.aborted) this.abort.abort(new Error(reason));
     for (let batch = this.fifo.shift(); batch !== undefined; batch = this.fifo.shift()) {
-      this.heldSpans -= batch.length;
-      this.giveUp(batch, reason, this.abort.signal.reason);
+      this.heldSpans -= batch.count;
+      this.giveUp(batch.count, reason, this.abort.signal.reason);
     }
     this.metrics.queueSize = 0;
     this.workAvailable.notifyWaiters();
@@ -144,33 +157,49 @@ export class SendingQueue {
       await this.exportBatch(batch);
       this.inFlight--;
       this.metrics.inFlight = this.inFlight;
-      this.heldSpans -= batch.length;
+      this.heldSpans -= batch.count;
       this.roomFreed.notifyWaiters();
       if (this.isIdle()) this.idle.notifyWaiters();
     }
   }
 
-  private async exportBatch(batch: Span[]): Promise<void> {
+  /** The batch as it waits: encoded now when the exporter encodes; undefined if that failed. */
+  private prepare(spans: Span[]): QueuedBatch | undefined {
+    if (!isEncodingExporter(this.exporter)) return { spans, request: undefined, count: spans.length };
+    try {
+      return { spans: undefined, request: this.exporter.encode(spans), count: spans.length };
+    } catch (error) {
+      this.giveUp(spans.length, this.reasonFor(error), error);
+      return undefined;
+    }
+  }
+
+  private async exportBatch(batch: QueuedBatch): Promise<void> {
     const started = performance.now();
     try {
       const outcome = await this.exportWithRetry(batch, started);
-      const rejected = Math.min(outcome?.rejectedSpans ?? 0, batch.length);
-      this.metrics.sentSpans += batch.length - rejected;
+      const rejected = Math.min(outcome?.rejectedSpans ?? 0, batch.count);
+      this.metrics.sentSpans += batch.count - rejected;
       if (rejected > 0) {
         const reason = `rejected by the backend (partial success)${outcome?.message ? `: ${outcome.message}` : ''}`;
-        this.giveUp(batch.slice(0, rejected), reason, undefined, rejected);
+        this.giveUp(rejected, reason, undefined);
       }
     } catch (error) {
-      this.giveUp(batch, this.reasonFor(error), error);
+      this.giveUp(batch.count, this.reasonFor(error), error);
     } finally {
       this.metrics.exportLatencyMs.observe(performance.now() - started);
     }
   }
 
-  private exportWithRetry(batch: Span[], started: number) {
+  private exportWithRetry(batch: QueuedBatch, started: number) {
     const policy = this.settings.retry;
     const signal = this.abort.signal;
-    return pRetry(() => this.exporter.export(batch, signal), {
+    const exporter = this.exporter;
+    const attempt =
+      batch.request !== undefined && isEncodingExporter(exporter)
+        ? () => exporter.exportEncoded(batch.request!, signal)
+        : () => exporter.export(batch.spans!, signal);
+    return pRetry(attempt, {
       retries: policy.enabled ? Number.POSITIVE_INFINITY : 0,
       // p-retry runs the attempts, the permanence check, the elapsed-time limit and abort; the
       // delay itself follows the Collector's formula (±randomizationFactor jitter, Retry-After),
@@ -199,7 +228,7 @@ export class SendingQueue {
     return `retries exhausted: ${error instanceof Error ? error.message : String(error)}`;
   }
 
-  private giveUp(batch: Span[], reason: string, error: unknown, count = batch.length): void {
+  private giveUp(count: number, reason: string, error: unknown): void {
     this.metrics.recordFailure(count, reason);
     this.onGiveUp(this.exporter.name, count, reason, error);
   }

@@ -24,3 +24,22 @@ export interface SpanExporter {
   /** Releases connections and files; called once, after the last export finished. */
   shutdown(): Promise<void>;
 }
+
+/**
+ * An exporter that sends encoded bytes may split encoding out of export(): the sending queue
+ * then calls encode() once, when the batch is queued, and keeps only the bytes through the
+ * wait, the export and its retries. The spans, and the received request buffers that
+ * WireSpans point into, are freed right away instead of living on for seconds, which is most
+ * of a busy collector's memory (bench:e2e).
+ */
+export interface EncodingSpanExporter extends SpanExporter {
+  /** The request body for these spans; throws ExportError (not retryable) when they cannot be encoded. */
+  encode(spans: readonly Span[]): Uint8Array;
+  /** export() for a body encode() returned; same contract. */
+  exportEncoded(request: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void>;
+}
+
+export function isEncodingExporter(exporter: SpanExporter): exporter is EncodingSpanExporter {
+  const candidate = exporter as Partial<EncodingSpanExporter>;
+  return typeof candidate.encode === 'function' && typeof candidate.exportEncoded === 'function';
+}
