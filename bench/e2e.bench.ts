@@ -36,6 +36,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { COLLECTOR_NODE_FLAGS } from '../apps/collector/src/node-flags.ts';
 import { runLoad, type LoadOptionsInput, type LoadSummary } from '../tools/load/index.ts';
 import { ServerChild } from './e2e/child.ts';
 import { CONFIGS, spanringYaml, type E2eConfig } from './e2e/configs.ts';
@@ -181,7 +182,7 @@ class ConfigRun {
     this.catchUpLimitMs = catchUpLimitMs;
     this.sink = sink;
     this.sinkBase = sink.spans;
-    const args = config.kind === 'spanring' ? [COLLECTOR_MAIN, '--config', configPath!] : [BASELINE_MAIN, '--sink-port', String(sink.port)];
+    const args = config.kind === 'spanring' ? [...COLLECTOR_NODE_FLAGS, COLLECTOR_MAIN, '--config', configPath!] : [BASELINE_MAIN, '--sink-port', String(sink.port)];
     this.child = ServerChild.start(args, cwd, (line) => {
       const match = DEBUG_LINE.exec(line);
       if (match !== null) this.debugSpans += Number(match[1]);

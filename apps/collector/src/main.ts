@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `spanring` command: parses the CLI, then runs the collector until SIGTERM/SIGINT.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
@@ -7,11 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { SpanCollectorService } from '#spanring/nest';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
-import { AppModule } from './app.module.ts';
+import { AppModule, receivesInWorkers } from './app.module.ts';
 import { parseCli } from './cli/cli.ts';
 import type { RuntimeConfig } from './config/runtime-config.ts';
 import { HealthServer, ServiceStatus } from './health/health.module.ts';
 import { HTTP_RECEIVER_APP_OPTIONS, OtlpGrpcReceiver } from './receiver/index.ts';
+import { WorkerReceivers } from './receiver/workers/index.ts';
 import { TelemetryServer } from './telemetry/telemetry.module.ts';
 
 /** The version from the package.json above this file (source or dist/, either works). */
@@ -34,43 +35,57 @@ async function run(config: RuntimeConfig): Promise<number> {
   const app = await NestFactory.create(AppModule.forConfig(config, logger), { ...HTTP_RECEIVER_APP_OPTIONS, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
   const http = config.receivers.http;
-  if (http !== undefined) await app.listen(http.port, http.host);
+  // In worker mode the workers serve OTLP/HTTP; the Nest app serves nothing itself.
+  if (http !== undefined && !receivesInWorkers(config)) await app.listen(http.port, http.host);
   else await app.init();
   app.get(ServiceStatus).markReady();
   logger.info(listeningOn(app, config), 'spanring is ready');
   return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void drainAndExit(app, logger, signal).then(resolve);
+    let stopping = false;
+    const stop = (reason: NodeJS.Signals | 'receiver-failure', exitCode: number): void => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      void drainAndExit(app, config, logger, reason).then(() => resolve(exitCode));
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    const onSignal = (signal: NodeJS.Signals): void => stop(signal, 0);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // A receiver worker died: readiness is already false; drain what was accepted, exit 1.
+    if (receivesInWorkers(config)) app.get(WorkerReceivers).onFailure(() => stop('receiver-failure', 1));
   });
 }
 
 function listeningOn(app: INestApplication, config: RuntimeConfig): object {
-  const grpc = config.receivers.grpc === undefined ? undefined : app.get(OtlpGrpcReceiver).port;
-  const http = config.receivers.http === undefined ? undefined : (app.getHttpServer().address() as { port: number }).port;
+  const workers = receivesInWorkers(config) ? app.get(WorkerReceivers) : undefined;
+  const grpc = config.receivers.grpc === undefined ? undefined : (workers?.grpcPort ?? app.get(OtlpGrpcReceiver).port);
+  const http =
+    config.receivers.http === undefined ? undefined : (workers?.httpPort ?? (app.getHttpServer().address() as { port: number }).port);
   return {
     otlpGrpcPort: grpc,
     otlpHttpPort: http,
     metricsPort: app.get(TelemetryServer).port,
     healthPort: app.get(HealthServer).port,
     exporters: config.exporters.map((e) => e.id),
+    receiverWorkers: workers === undefined ? 0 : (config.receiverWorkers ?? 0),
   };
 }
 
-/** Readiness goes false, receivers stop, the pipeline drains within shutdown_timeout, exit 0. */
-async function drainAndExit(app: INestApplication, logger: Logger, signal: NodeJS.Signals): Promise<number> {
-  logger.info({ signal }, 'shutting down: receivers stop, the pipeline drains');
+/** Readiness goes false, receivers stop, the pipeline drains within shutdown_timeout. */
+async function drainAndExit(app: INestApplication, config: RuntimeConfig, logger: Logger, reason: NodeJS.Signals | 'receiver-failure'): Promise<void> {
+  logger.info({ reason }, 'shutting down: receivers stop, the pipeline drains');
   app.get(ServiceStatus).markDraining();
+  // Worker mode: the workers stop and everything they acknowledged enters the collector before
+  // it starts refusing (specs/receiver-workers.md W4). Main-thread receivers need no such step:
+  // what they acknowledged is in the collector's rings already, so the collector may begin
+  // draining (and answer new requests 503) while close() stops them.
+  if (receivesInWorkers(config)) await app.get(WorkerReceivers).stop();
   // The collector logs its drain report itself; close() runs the receivers' and its shutdown hooks.
   const drained = app.get(SpanCollectorService).shutdown();
   await app.close();
   const report = await drained;
   logger.info({ delivered: report.delivered }, 'stopped');
-  return 0;
 }
 
 async function main(): Promise<number> {

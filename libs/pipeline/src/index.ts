@@ -26,7 +26,7 @@ export {
   parseRetryAfter,
   type RetryPolicy,
 } from './exporter/retry-policy.ts';
-export type { ExportOutcome, SpanExporter } from './exporter/span-exporter.ts';
+export { isEncodingExporter, type EncodingSpanExporter, type ExportOutcome, type SpanExporter } from './exporter/span-exporter.ts';
 export { DebugExporter, type DebugExporterOptions, type DebugVerbosity, type TextOutput } from './exporter/debug.ts';
 export { canonicalExporterType, EXPORTER_TYPES, type ExporterType } from './exporter/exporter-types.ts';
 export { FileExporter, type FileExporterOptions, type FileRotationOptions } from './exporter/file.ts';
