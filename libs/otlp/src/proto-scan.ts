@@ -209,6 +209,8 @@ function checkLink(reader: ProtoReader): void {
 
 /** `depth` is the nesting depth of this pair's value (Invariant C9). */
 function checkKeyValue(reader: ProtoReader, depth: number): void {
+  // Invariant C9: the fast path has no depth check of its own, so it runs only within the cap.
+  if (depth <= MAX_ANY_VALUE_DEPTH && reader.skipSimpleKeyValue()) return;
   const outer = reader.enter();
   while (reader.more()) {
     const tag = reader.tag();

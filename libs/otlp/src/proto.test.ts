@@ -32,6 +32,13 @@ function nestedAttribute(levels: number): Bytes {
   return len(9, str(1, 'deep'), len(2, value));
 }
 
+/** The same depth through kvlists, ending in a plain string pair (the scan's fast path). */
+function nestedKvlistAttribute(levels: number): Bytes {
+  let pair: Bytes = [...str(1, 'k'), ...len(2, str(1, 'leaf'))];
+  for (let level = 1; level < levels; level++) pair = [...str(1, 'k'), ...len(2, len(6, len(1, pair)))];
+  return len(9, pair);
+}
+
 function everything(unknown: Bytes): Uint8Array {
   const kv = (name: string, ...value: Bytes[]): Bytes => len(9, unknown, str(1, name), len(2, unknown, ...value));
   return new Uint8Array([
@@ -268,6 +275,11 @@ describe.each(DECODERS)('%s', (_decoderName, decodeTraceRequest) => {
       const error = decodeError(request(minimalSpan(nestedAttribute(MAX_ANY_VALUE_DEPTH + 1))));
       expect(error.reason).toBe('AnyValue nested deeper than 64 levels');
       expect(error.path).toBe(`${SPAN_PATH}.attributes[0].value${'.arrayValue.values[0]'.repeat(MAX_ANY_VALUE_DEPTH)}`);
+    });
+
+    it('applies the cap through kvlists down to a plain string pair', () => {
+      expect(decodeTraceRequest(request(minimalSpan(nestedKvlistAttribute(MAX_ANY_VALUE_DEPTH))))).toHaveLength(1);
+      expect(decodeError(request(minimalSpan(nestedKvlistAttribute(MAX_ANY_VALUE_DEPTH + 1)))).reason).toBe('AnyValue nested deeper than 64 levels');
     });
 
     it('rejects 2000 levels with OtlpDecodeError, not a stack overflow', () => {
