@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { decodeTraceRequestJson, encodeTraceRequest, encodeTraceRequestJson, type Span } from '#spanring/otlp';
+import { decodeTraceRequestJson, decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, type Span } from '#spanring/otlp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpan } from '../../libs/pipeline/src/test-support.ts';
 
@@ -86,10 +86,55 @@ async function acceptedSpans(metricsPort: number): Promise<number> {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/**
+ * Sends requests from `lanes` concurrent clients until stopped or refused at the door, and
+ * collects every span the service acknowledged (200, minus any partial-success rejections).
+ */
+function loadUntilStopped(port: number, lanes: number): { stop: () => Promise<Span[]>; answered: () => number } {
+  const acknowledged: Span[] = [];
+  const state = { stopped: false };
+  let answered = 0;
+  let sequence = 1_000;
+  const lane = async (): Promise<void> => {
+    // Bounded: a safety cap whatever happens.
+    for (let i = 0; i < 5_000 && !state.stopped; i++) {
+      const request = sequence++;
+      const spans = Array.from({ length: 20 }, (_, j) => makeSpan(request, j));
+      let response: Response;
+      try {
+        response = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: Buffer.from(encodeTraceRequest(spans)),
+        });
+      } catch {
+        return; // the listener closed: the service is draining
+      }
+      const body = Buffer.from(await response.arrayBuffer());
+      answered++;
+      if (response.status !== 200) continue;
+      const rejected = Number(decodeTraceResponse(body).partialSuccess?.rejectedSpans ?? 0n);
+      acknowledged.push(...spans.slice(0, spans.length - rejected));
+    }
+  };
+  const running = Promise.all(Array.from({ length: lanes }, lane));
+  return {
+    answered: () => answered,
+    stop: async () => {
+      state.stopped = true;
+      await running;
+      return acknowledged;
+    },
+  };
+}
+
 describe('spanring binary', () => {
-  it('serves OTLP on free ports, drains on SIGTERM with exit 0, and every acknowledged span is in the file', async () => {
-    const outFile = join(dir, 'spans.jsonl');
-    const configPath = join(dir, 'config.yaml');
+  it.each([
+    { workers: 0, label: 'receiving on the main thread' },
+    { workers: 2, label: 'with 2 receiver workers' },
+  ])('serves OTLP on free ports, drains on SIGTERM under load with exit 0, and every acknowledged span is in the file ($label)', async ({ workers }) => {
+    const outFile = join(dir, `spans-${workers}.jsonl`);
+    const configPath = join(dir, `config-${workers}.yaml`);
     writeFileSync(
       configPath,
       [
@@ -112,6 +157,7 @@ describe('spanring binary', () => {
         '        - pull: { exporter: { prometheus: { host: "127.0.0.1", port: 0 } } }',
         '  pipelines:',
         '    traces: { receivers: [otlp], processors: [batch], exporters: [file] }',
+        `spanring: { workers: ${workers} }`,
         '',
       ].join('\n'),
     );
@@ -143,9 +189,13 @@ describe('spanring binary', () => {
     }
     expect(accepted).toBe(acknowledged.length);
 
+    // SIGTERM while clients keep sending: what is acknowledged until the door closes is kept.
+    const load = loadUntilStopped(ready.otlpHttpPort, 8);
+    for (let i = 0; i < 2_000 && load.answered() < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     child!.kill('SIGTERM');
     expect(await exit).toBe(0);
     child = undefined;
+    acknowledged.push(...(await load.stop()));
 
     const written = readFileSync(outFile, 'utf8')
       .split('\n')

@@ -3,6 +3,8 @@ import { Agent } from 'node:http';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { encodeTraceRequest } from '#spanring/otlp';
+import type { PipelineOptionsInput } from '#spanring/pipeline';
+import { startWorkerApp } from '../integration/receiver-workers.support.ts';
 import { makeSpans, parseTraceResponse, rawBody, SlowExporter, startReceiverApp } from './http-receiver.support.ts';
 
 const FLOOD_CONNECTIONS = 24;
@@ -12,18 +14,29 @@ const MAX_FLOOD_REQUESTS = 2_000;
 const QUIET_REQUESTS = 24;
 const QUIET_SPANS = 128;
 
-describe('OTLP/HTTP receiver fairness (issue §5)', () => {
+/** The receiver on the main thread (one ring per client) or in receiver workers (round-robin per client). */
+async function startReceiving(workers: number, exporter: SlowExporter, pipeline: PipelineOptionsInput): Promise<{ url: string; close: () => Promise<void> }> {
+  const settings = { queue: { queueSize: 1, numConsumers: 1 } };
+  if (workers > 0) {
+    // 64 KiB worker rings: about one flood request each, so the flood waits in the workers' queues.
+    const app = await startWorkerApp({ exporter, exporterSettings: settings, workers, pipeline, workerRingBits: 16 });
+    return { url: app.httpUrl, close: () => app.close() };
+  }
+  const receiver = await startReceiverApp({ exporters: [{ exporter, settings }], pipeline, listen: true });
+  return { url: receiver.url, close: () => receiver.app.close() };
+}
+
+describe.each([
+  { workers: 0, label: 'on the main thread' },
+  { workers: 2, label: 'in 2 receiver workers' },
+])('OTLP/HTTP receiver fairness (issue §5), $label', ({ workers }) => {
   it('a tenant flooding over many connections is pushed back while a quiet client on its own connection gets every span in', async () => {
     // A backend slower than the flood: 512 spans per 25 ms, one at a time.
     const exporter = new SlowExporter(25);
-    const receiver = await startReceiverApp({
-      exporters: [{ exporter, settings: { queue: { queueSize: 1, numConsumers: 1 } } }],
-      pipeline: {
-        // Rings of 1024 spans: the flood's one ring holds two of its 24 concurrent requests.
-        collector: { ringBits: 10, backpressureTimeoutMs: 300 },
-        batch: { sendBatchSize: 512, sendBatchMaxSize: 512, timeoutMs: 5 },
-      },
-      listen: true,
+    const receiver = await startReceiving(workers, exporter, {
+      // Rings of 1024 spans: the flood's one ring holds two of its 24 concurrent requests.
+      collector: { ringBits: 10, backpressureTimeoutMs: 300 },
+      batch: { sendBatchSize: 512, sendBatchMaxSize: 512, timeoutMs: 5 },
     });
     // One sequence over every answer, so "during" is an ordering, not a time measurement.
     let sequence = 0;
@@ -83,7 +96,7 @@ describe('OTLP/HTTP receiver fairness (issue §5)', () => {
       expect(floodAnswers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
 
       const floodAccepted = floodAnswers.filter((a) => a.status === 200).length;
-      await receiver.app.close();
+      await receiver.close();
       // Conservation: every quiet span and every acknowledged flood span was exported, nothing else.
       const quietExported = exporter.spans.filter((s) => s.name.startsWith('quiet')).length;
       expect(quietExported).toBe(QUIET_REQUESTS * QUIET_SPANS);
@@ -92,7 +105,7 @@ describe('OTLP/HTTP receiver fairness (issue §5)', () => {
       quiet.done = true;
       floodAgent.destroy();
       quietAgent.destroy();
-      await receiver.app.close();
+      await receiver.close();
     }
   });
 });

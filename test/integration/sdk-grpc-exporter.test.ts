@@ -17,6 +17,7 @@ import { FileExporter, SILENT_LOGGER } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcReceiverModule } from '../../apps/collector/src/receiver/grpc/grpc-receiver.module.ts';
 import { OtlpGrpcReceiver } from '../../apps/collector/src/receiver/grpc/otlp-grpc.receiver.ts';
+import { startWorkerApp } from './receiver-workers.support.ts';
 
 const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.30.0';
 const temporaryDirs: string[] = [];
@@ -25,21 +26,25 @@ afterEach(async () => {
   for (const dir of temporaryDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-/** The service with the gRPC receiver and a `file` exporter writing OTLP JSON lines to `path`. */
-async function startService(path: string) {
+/**
+ * The service with the gRPC receiver and a `file` exporter writing OTLP JSON lines to `path`:
+ * on the main thread (workers 0), or in receiver worker threads. close() drains it.
+ */
+async function startService(path: string, workers: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const exporter = new FileExporter({ path });
+  if (workers > 0) {
+    const service = await startWorkerApp({ exporter, workers, pipeline: { batch: { timeoutMs: 10 } } });
+    return { port: service.receivers.grpcPort!, close: () => service.close() };
+  }
   const moduleRef = await Test.createTestingModule({
     imports: [
-      CollectorModule.forRoot({
-        exporters: [{ exporter: new FileExporter({ path }) }],
-        logger: SILENT_LOGGER,
-        pipeline: { batch: { timeoutMs: 10 } },
-      }),
+      CollectorModule.forRoot({ exporters: [{ exporter }], logger: SILENT_LOGGER, pipeline: { batch: { timeoutMs: 10 } } }),
       GrpcReceiverModule.forRoot({ host: '127.0.0.1', port: 0, maxRecvMsgSizeBytes: 64 * 1024 * 1024 }),
     ],
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
-  return { moduleRef, port: moduleRef.get(OtlpGrpcReceiver).port };
+  return { port: moduleRef.get(OtlpGrpcReceiver).port, close: () => moduleRef.close() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,14 +120,18 @@ function expectedSpan(span: ReadableSpan): Omit<Span, 'resource' | 'scope'> {
 // ---------------------------------------------------------------------------------------------
 
 describe.each([
-  { compression: CompressionAlgorithm.NONE, label: 'uncompressed' },
-  { compression: CompressionAlgorithm.GZIP, label: 'gzip' },
-])('OpenTelemetry JS SDK → OTLP/gRPC ($label) → file exporter', ({ compression }) => {
+  { compression: CompressionAlgorithm.NONE, label: 'uncompressed', workers: 0 },
+  { compression: CompressionAlgorithm.GZIP, label: 'gzip', workers: 0 },
+  // The same exchange with receiver worker threads (spanring.workers: 2).
+  { compression: CompressionAlgorithm.NONE, label: 'uncompressed, 2 receiver workers', workers: 2 },
+  { compression: CompressionAlgorithm.GZIP, label: 'gzip, 2 receiver workers', workers: 2 },
+])('OpenTelemetry JS SDK → OTLP/gRPC ($label) → file exporter', ({ compression, workers }) => {
   it('delivers every field of the SDK spans', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'spanring-sdk-grpc-'));
     temporaryDirs.push(dir);
     const path = join(dir, 'traces.jsonl');
-    const { moduleRef, port } = await startService(path);
+    const service = await startService(path, workers);
+    const { port } = service;
 
     const sdkCopy = new InMemorySpanExporter();
     const provider = new TracerProvider({
@@ -192,7 +201,7 @@ describe.each([
     const sent = [...sdkCopy.getFinishedSpans()];
     await provider.shutdown();
     // Drains the collector: the file holds every accepted span once close() resolves.
-    await moduleRef.close();
+    await service.close();
 
     const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
     const received = lines.flatMap((line) => decodeTraceRequestJson(line));

@@ -6,16 +6,19 @@ import type { RuntimeConfig } from './config/runtime-config.ts';
 import { HealthModule } from './health/health.module.ts';
 import { GrpcReceiverModule } from './receiver/grpc/index.ts';
 import { HttpReceiverModule } from './receiver/http/index.ts';
+import { WorkerReceiversModule } from './receiver/workers/index.ts';
 import { TelemetryModule } from './telemetry/telemetry.module.ts';
 
 /**
  * The collector service for one RuntimeConfig: receivers (HTTP in the Nest app itself, gRPC on
- * its own grpc-js server) → CollectorModule (rings, consumer, batcher, exporters) with
- * self-telemetry and health beside them. Receivers stop before the collector drains.
+ * its own grpc-js server; or both in receiver worker threads when receiverWorkers > 0) →
+ * CollectorModule (rings, consumer, batcher, exporters) with self-telemetry and health beside
+ * them. Receivers stop before the collector drains.
  */
 @Module({})
 export class AppModule {
-  static forConfig(config: RuntimeConfig, logger: Logger): DynamicModule {
+  /** `tuning.workerRingBits`: each receiver worker's ring is 2^bits bytes (default 16 MiB; tests shrink it). */
+  static forConfig(config: RuntimeConfig, logger: Logger, tuning: { readonly workerRingBits?: number } = {}): DynamicModule {
     const imports: DynamicModule[] = [
       LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false } }),
       CollectorModule.forRoot({
@@ -28,8 +31,18 @@ export class AppModule {
       TelemetryModule.forRoot(config.telemetry),
       HealthModule.forRoot(config.health),
     ];
-    if (config.receivers.http !== undefined) imports.push(HttpReceiverModule.forRoot(config.receivers.http));
-    if (config.receivers.grpc !== undefined) imports.push(GrpcReceiverModule.forRoot(config.receivers.grpc));
+    const { http, grpc } = config.receivers;
+    if (receivesInWorkers(config)) {
+      imports.push(WorkerReceiversModule.forRoot({ workers: config.receiverWorkers!, http, grpc, ringBits: tuning.workerRingBits }));
+    } else {
+      if (http !== undefined) imports.push(HttpReceiverModule.forRoot(http));
+      if (grpc !== undefined) imports.push(GrpcReceiverModule.forRoot(grpc));
+    }
     return { module: AppModule, imports };
   }
+}
+
+/** True when the OTLP receivers run in worker threads (WorkerReceivers) instead of the main thread. */
+export function receivesInWorkers(config: RuntimeConfig): boolean {
+  return (config.receiverWorkers ?? 0) > 0 && (config.receivers.http !== undefined || config.receivers.grpc !== undefined);
 }

@@ -167,6 +167,13 @@ export class SharedChannel {
     return true;
   }
 
+  /** The producer of ring `index` (registration order) closed its side. */
+  isProducerClosed(index: number): boolean {
+    const consumer = this.consumers[index];
+    if (consumer === undefined) throw new RingArgumentError(`no ring ${String(index)}: the channel has ${this.consumers.length}`);
+    return consumer.isProducerClosed;
+  }
+
   private adopt(handle: SharedRingHandle): void {
     if (handle.doorbell !== this.doorbell) {
       throw new RingArgumentError('a ring can join only the channel whose doorbell it was created with');

@@ -5,7 +5,7 @@ import { EndpointServer } from '../telemetry/endpoint-server.ts';
 
 export const HEALTH_SETTINGS = Symbol('spanring.HealthSettings');
 
-export type ServiceState = 'starting' | 'ready' | 'draining';
+export type ServiceState = 'starting' | 'ready' | 'draining' | 'failed';
 
 /** Readiness as the process sees it: main marks it ready once every listener is up. */
 @Injectable()
@@ -22,7 +22,12 @@ export class ServiceStatus {
   }
 
   markDraining(): void {
-    this.current = 'draining';
+    if (this.current !== 'failed') this.current = 'draining';
+  }
+
+  /** A part of the service broke (e.g. a receiver worker died): not ready, for good. */
+  markFailed(): void {
+    this.current = 'failed';
   }
 }
 

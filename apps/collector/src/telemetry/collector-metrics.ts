@@ -86,6 +86,12 @@ export function createCollectorRegistry(service: SpanCollectorService, receivers
   add('spanring_ring_capacity', 'Capacity of each producer ring, in spans.', 'gauge', () =>
     service.collector.ringOccupancy().map((ring) => ({ labels: { producer: ring.producerId }, value: ring.capacity })),
   );
+  add('spanring_worker_ring_bytes', 'Bytes waiting in each receiver worker\'s shared ring (spanring.workers > 0).', 'gauge', () =>
+    receivers.workerRingOccupancy().map((ring) => ({ labels: { worker: ring.worker }, value: ring.usedBytes })),
+  );
+  add('spanring_worker_ring_capacity_bytes', 'Size of each receiver worker\'s shared ring, in bytes.', 'gauge', () =>
+    receivers.workerRingOccupancy().map((ring) => ({ labels: { worker: ring.worker }, value: ring.capacityBytes })),
+  );
   add('spanring_accepted_spans_total', 'Spans that entered a ring (all producers, in-process included).', 'counter', () => [
     { value: metrics.accepted },
   ]);

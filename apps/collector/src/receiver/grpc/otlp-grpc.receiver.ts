@@ -1,19 +1,13 @@
 import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall } from '@grpc/grpc-js';
-import { encodeTraceResponse, OtlpDecodeError, scanTraceRequest } from '#spanring/otlp';
-import type { Span } from '#spanring/otlp';
 import { SpanCollectorService } from '#spanring/nest';
 import { CollectorClosedError } from '#spanring/pipeline';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
-import { clientKeyOf, InvalidTenantError } from './client-key.ts';
+import type { AdmitOutcome, ReceivedRequest, SpanSink, Transport } from '../span-sink.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
-import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';
+import { createTraceExportHandler, formatAddress } from './otlp-grpc-handler.ts';
 import { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
-
-/** What a unary handler passes to its callback. */
-type Answer = [error: ServerErrorResponse | null, response?: Buffer];
 
 /** Receiver knobs that are not part of the otelcol configuration. */
 export interface GrpcReceiverTuning {
@@ -30,9 +24,6 @@ export const GRPC_RECEIVER_TUNING = Symbol('spanring.GrpcReceiverTuning');
 
 const DEFAULT_CLIENT_IDLE_MS = 30_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-
-/** Full success: ExportTraceServiceResponse with partial_success unset (zero bytes). */
-const SUCCESS_RESPONSE = Buffer.from(encodeTraceResponse({ partialSuccess: undefined }));
 
 /**
  * The OTLP/gRPC receiver: opentelemetry.proto.collector.trace.v1.TraceService/Export on a
@@ -111,12 +102,8 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
       // grpc's own default is 4 MiB; the Collector's (and ours) is 64 MiB, set in config.
       'grpc.max_receive_message_length': this.settings.maxRecvMsgSizeBytes,
     });
-    server.addService(TRACE_SERVICE_DEFINITION, {
-      Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-        // export() answers every outcome itself and never rejects.
-        void this.export(call, callback);
-      },
-    });
+    const logger = { error: (message: string) => this.logger.error(message), warn: (message: string) => this.logger.warn(message) };
+    server.addService(TRACE_SERVICE_DEFINITION, { Export: createTraceExportHandler({ sink: this.sink(), logger }) });
     const address = formatAddress(this.settings.host, this.settings.port);
     this.boundPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
@@ -154,85 +141,35 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     this.leases.releaseAll();
   }
 
-  private async export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
-    try {
-      let key: string;
-      try {
-        key = clientKeyOf(call.metadata, call.getPeer());
-      } catch (error) {
-        if (!(error instanceof InvalidTenantError)) throw error;
-        callback(invalidArgument(error.message));
-        return;
-      }
-      let spans: Span[];
-      try {
-        spans = scanTraceRequest(call.request);
-      } catch (error) {
-        if (!(error instanceof OtlpDecodeError)) throw error;
-        callback(invalidArgument(error.message));
-        return;
-      }
-      // An empty request is valid OTLP and needs no producer.
-      if (spans.length === 0) {
-        callback(null, SUCCESS_RESPONSE);
-        return;
-      }
-      // Shutting down: no new ring for anyone; the client should go elsewhere or retry.
-      if (this.closing || !this.service.accepting) {
-        this.stats?.record('grpc', 0, spans.length);
-        callback(this.unavailable(new CollectorClosedError().message));
-        return;
-      }
-      callback(...(await this.submit(call, key, spans)));
-    } catch (error) {
-      this.logger.error(`OTLP/gRPC export failed unexpectedly: ${describeError(error)}`);
-      callback(internalError());
-    }
+  /** Each call through its client's producer lease (client-leases.ts). */
+  private sink(): SpanSink {
+    const service = this.service;
+    const stats = this.stats;
+    const leases = this.leases;
+    const isClosing = (): boolean => this.closing;
+    return {
+      retryAfterSeconds: service.retryAfterSeconds,
+      accepting: () => !isClosing() && service.accepting,
+      async admit(request: ReceivedRequest): Promise<AdmitOutcome> {
+        let client;
+        try {
+          client = leases.begin(request.clientKey);
+        } catch (error) {
+          if (error instanceof CollectorClosedError) return { accepted: 0, refusal: error };
+          throw error;
+        }
+        try {
+          const timeoutMs = service.collector.options.collector.backpressureTimeoutMs;
+          return await client.producer.admit(request.spans, { timeoutMs, signal: request.signal });
+        } finally {
+          client.done();
+        }
+      },
+      count: (transport: Transport, accepted: number, refused: number) => stats?.record(transport, accepted, refused),
+    };
   }
-
-  /** Submits through the client's own producer and turns the outcome into the call's answer. */
-  private async submit(call: ServerUnaryCall<Buffer, Buffer>, key: string, spans: readonly Span[]): Promise<Answer> {
-    const client = this.leases.begin(key);
-    // The client's deadline or cancellation ends the wait: nobody would read the answer.
-    const aborter = new AbortController();
-    const cancel = (): void => aborter.abort();
-    call.once('cancelled', cancel);
-    try {
-      const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-      const { accepted, refusal } = await client.producer.admit(spans, { timeoutMs, signal: aborter.signal });
-      // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
-      this.stats?.record('grpc', accepted, spans.length - accepted);
-      if (refusal === undefined) return [null, SUCCESS_RESPONSE];
-      if (accepted > 0) {
-        // Part of a larger-than-ring request got in: a retry would duplicate it, so this is a
-        // partial success (which clients must not retry), not UNAVAILABLE.
-        const rejected = spans.length - accepted;
-        const response = encodeTraceResponse({
-          partialSuccess: { rejectedSpans: BigInt(rejected), errorMessage: `${rejected} of ${spans.length} spans were rejected: ${refusal.message}` },
-        });
-        return [null, Buffer.from(response.buffer, response.byteOffset, response.byteLength)];
-      }
-      return [this.unavailable(refusal.message)];
-    } finally {
-      call.removeListener('cancelled', cancel);
-      client.done();
-    }
-  }
-
-  private unavailable(message: string): ServerErrorResponse {
-    return unavailableWithRetryInfo(message, this.service.retryAfterSeconds);
-  }
-}
-
-/** grpc-js takes "host:port", with IPv6 literals in brackets. */
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function checkPositiveInteger(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`OTLP/gRPC receiver: ${name} must be a positive integer, got ${value}`);
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -19,42 +19,17 @@
 import type { Socket } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { SpanCollectorService, type ProducerLease } from '#spanring/nest';
+import { httpClientKey } from './client-key.ts';
 
-/** The tenant header (lower case, as Node exposes header names). */
-export const TENANT_HEADER = 'x-scope-orgid';
-/** Longest tenant id accepted; anything longer is a client error, not a key to keep. */
-export const MAX_TENANT_LENGTH = 256;
+export { InvalidTenantError, MAX_TENANT_LENGTH, parseTenant, TENANT_HEADER } from './client-key.ts';
+
 /** Keys one connection may pin; a proxy multiplexing many tenants over one socket stays bounded. */
 const MAX_KEYS_PER_CONNECTION = 16;
-/** Printable ASCII without spaces: ids in logs and metrics stay readable. */
-const TENANT_PATTERN = /^[\x21-\x7e]+$/;
-
-export class InvalidTenantError extends Error {
-  constructor(reason: string) {
-    super(`invalid ${TENANT_HEADER} header: ${reason}`);
-    this.name = 'InvalidTenantError';
-  }
-}
-
-/** The tenant named by the header value, undefined when absent or blank. */
-export function parseTenant(header: string | string[] | undefined): string | undefined {
-  if (Array.isArray(header)) {
-    if (header.length > 1) throw new InvalidTenantError('sent more than once');
-    header = header[0];
-  }
-  const tenant = header?.trim();
-  if (tenant === undefined || tenant === '') return undefined;
-  if (tenant.length > MAX_TENANT_LENGTH) throw new InvalidTenantError(`longer than ${MAX_TENANT_LENGTH} characters`);
-  if (!TENANT_PATTERN.test(tenant)) throw new InvalidTenantError('only printable ASCII without spaces is accepted');
-  return tenant;
-}
 
 @Injectable()
 export class ClientProducers {
   private readonly service: SpanCollectorService;
   private readonly pinned = new WeakMap<Socket, Map<string, ProducerLease>>();
-  private readonly connectionIds = new WeakMap<Socket, number>();
-  private nextConnectionId = 0;
 
   constructor(@Inject(SpanCollectorService) service: SpanCollectorService) {
     this.service = service;
@@ -62,13 +37,7 @@ export class ClientProducers {
 
   /** The key of a request's client (see the file comment). */
   clientKey(socket: Socket, tenant: string | undefined): string {
-    if (tenant !== undefined) return `tenant:${tenant}`;
-    let id = this.connectionIds.get(socket);
-    if (id === undefined) {
-      id = ++this.nextConnectionId;
-      this.connectionIds.set(socket, id);
-    }
-    return `http-connection:${id}`;
+    return httpClientKey(socket, tenant);
   }
 
   /** A lease for one request; release it once the submit settled. */
