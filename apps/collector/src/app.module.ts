@@ -17,7 +17,7 @@ import { TelemetryModule } from './telemetry/telemetry.module.ts';
  */
 @Module({})
 export class AppModule {
-  /** `tuning.workerRingBits`: each receiver worker's ring is 2^bits bytes (default 16 MiB; tests shrink it). */
+  /** `tuning.workerRingBits`: each receiver worker's ring is 2^bits bytes (default 4 MiB; tests shrink it). */
   static forConfig(config: RuntimeConfig, logger: Logger, tuning: { readonly workerRingBits?: number } = {}): DynamicModule {
     const imports: DynamicModule[] = [
       LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false } }),

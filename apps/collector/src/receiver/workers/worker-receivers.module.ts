@@ -29,7 +29,7 @@ export interface WorkerReceiverSettings {
   readonly grpc: GrpcReceiverSettings | undefined;
   /** In-flight requests get this long to finish when draining; default 10 s. */
   readonly shutdownGraceMs?: number;
-  /** Each worker's ring is 2^ringBits bytes; default WORKER_RING_BITS (16 MiB). */
+  /** Each worker's ring is 2^ringBits bytes; default WORKER_RING_BITS (4 MiB). */
   readonly ringBits?: number;
 }
 
