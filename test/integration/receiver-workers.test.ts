@@ -8,6 +8,7 @@ import { TRACE_EXPORT_PATH } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSpans, MemoryExporter, parseStatus, parseTraceResponse, SlowExporter } from '../e2e/http-receiver.support.ts';
 import { startWorkerApp, type WorkerApp } from './receiver-workers.support.ts';
+import { WORKER_RING_BITS } from '../../apps/collector/src/receiver/workers/index.ts';
 
 let service: WorkerApp | undefined;
 afterEach(async () => {
@@ -187,7 +188,7 @@ describe('receiver worker threads', () => {
     const text = await (await fetch(service.metricsUrl)).text();
     for (const worker of [0, 1]) {
       expect(text).toMatch(new RegExp(`^spanring_worker_ring_bytes\\{worker="${worker}"\\} \\d+$`, 'm'));
-      expect(text).toContain(`spanring_worker_ring_capacity_bytes{worker="${worker}"} ${2 ** 24}`);
+      expect(text).toContain(`spanring_worker_ring_capacity_bytes{worker="${worker}"} ${2 ** WORKER_RING_BITS}`);
     }
     expect(text).toContain('otelcol_receiver_accepted_spans_total{receiver="otlp",transport="http"} 7');
   });
