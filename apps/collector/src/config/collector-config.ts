@@ -436,7 +436,7 @@ export const spanringSchema = strict({
   /**
    * Receiver worker threads (0..64, or "auto"): OTLP receiving and decoding run in this many
    * worker threads, each feeding the consumer thread through its own SharedRing; 0 receives
-   * on the main thread.
+   * on the main thread. Default "auto": cores − 1, at most 8.
    */
   workers: z.union([int(0, 64), z.literal('auto')]).optional(),
 });

@@ -143,12 +143,14 @@ describe('pipeline, receivers, telemetry, health', () => {
     expect(config.receivers).toEqual({ http: { host: '::1', port: 0, maxRequestBodyBytes: 64 * 1024 * 1024 } });
   });
 
-  it('resolves spanring.workers: auto leaves a core to the consumer, at most 8, none on one core', () => {
+  it('resolves spanring.workers (default auto): auto leaves a core to the consumer, at most 8, none on one core', () => {
     expect(receiverWorkers('auto', 1)).toBe(0);
     expect(receiverWorkers('auto', 2)).toBe(1);
     expect(receiverWorkers('auto', 4)).toBe(3);
     expect(receiverWorkers('auto', 64)).toBe(8);
     expect(receiverWorkers(2, 1)).toBe(2);
+    expect(receiverWorkers(undefined, 4)).toBe(3);
+    expect(receiverWorkers(0, 4)).toBe(0);
     expect(() => runtime(PIPELINE('  debug:', 'spanring:\n  workers: 65\n'))).toThrow(/spanring\.workers/);
   });
 

@@ -76,12 +76,11 @@ export function toRuntimeConfig(config: CollectorConfig): RuntimeConfig {
 }
 
 /**
- * spanring.workers: "auto" leaves one core to the consumer thread (batching and export) and
- * gives the rest to receiving, up to 8; a single core receives on the main thread.
+ * spanring.workers, default "auto": leaves one core to the consumer thread (batching and
+ * export) and gives the rest to receiving, up to 8; a single core receives on the main thread.
  */
 export function receiverWorkers(setting: number | 'auto' | undefined, cores = availableParallelism()): number {
-  if (setting === undefined) return 0;
-  if (setting !== 'auto') return setting;
+  if (setting !== undefined && setting !== 'auto') return setting;
   return Math.min(8, Math.max(0, cores - 1));
 }
 
