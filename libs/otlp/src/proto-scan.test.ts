@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from './errors.ts';
-import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, WireSpan } from './index.ts';
+import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, traceIdHex, WireSpan } from './index.ts';
 import type { Span } from './index.ts';
 import { len, shape, spansOf, str, vint } from './test-support.ts';
 
@@ -71,6 +71,8 @@ describe('scanTraceRequest', () => {
     const [span] = scanTraceRequest(bytes) as [WireSpan];
     expect([span.traceWord0, span.traceWord1, span.traceWord2, span.traceWord3]).toEqual([0x80000001 | 0, 0x7fffffff, 0xdeadbeef | 0, 0]);
     expect([...span.traceId]).toEqual(traceId);
+    expect(traceIdHex(span)).toBe('800000017fffffffdeadbeef00000000');
+    expect(traceIdHex(plainSpan(span))).toBe(traceIdHex(span));
   });
 
   it('encodes WireSpans and decoded spans together in one request, grouped by holder', () => {

@@ -9,6 +9,7 @@
  */
 import type { InstrumentationScope, KeyValue, Resource, Span, SpanExtra } from './model.ts';
 import { decodeSpanAt } from './proto-decode.ts';
+import { toHex } from './text.ts';
 
 export class WireSpan implements Span {
   readonly resource: Resource;
@@ -95,6 +96,19 @@ export class WireSpan implements Span {
 /** A plain decoded Span for any span: WireSpans are decoded, others returned as they are. */
 export function plainSpan(span: Span): Span {
   return span instanceof WireSpan ? span.decoded() : span;
+}
+
+/**
+ * The trace id as 32 lowercase hex digits, for any span; a WireSpan's comes from its trace-id
+ * words, so counting or logging traces does not decode the span.
+ */
+export function traceIdHex(span: Span): string {
+  if (!(span instanceof WireSpan)) return toHex(span.traceId);
+  return wordHex(span.traceWord0) + wordHex(span.traceWord1) + wordHex(span.traceWord2) + wordHex(span.traceWord3);
+}
+
+function wordHex(word: number): string {
+  return (word >>> 0).toString(16).padStart(8, '0');
 }
 
 function wordAt(bytes: Uint8Array, at: number): number {

@@ -2,7 +2,7 @@
  * The `debug` exporter: writes what it receives to stdout (or an injected stream), at the
  * Collector's three verbosity levels.
  */
-import { encodeTraceRequestJson, groupSpans, SpanKind, StatusCode } from '#spanring/otlp';
+import { encodeTraceRequestJson, groupSpans, SpanKind, StatusCode, traceIdHex } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
 import { abortedError, describeError, encodeOrFail } from './export-errors.ts';
@@ -75,7 +75,8 @@ export class DebugExporter implements SpanExporter {
 
 /** "3 spans, 2 traces, 1 resource": the Collector's basic line, plus the trace count. */
 function summarize(spans: readonly Span[]): string {
-  const traces = new Set(spans.map((span) => hex(span.traceId))).size;
+  // traceIdHex: received spans are counted without being decoded.
+  const traces = new Set(spans.map(traceIdHex)).size;
   const resources = groupSpans(spans).length;
   return `${plural(spans.length, 'span')}, ${plural(traces, 'trace')}, ${plural(resources, 'resource')}`;
 }
