@@ -26,10 +26,10 @@ const collectorSchema = z.strictObject({
   maxProducers: z.number().int().min(1).max(128).default(64),
   /**
    * Spans waiting in all producer rings together. Rings stay per producer (no contention), but
-   * their sum is capped, so memory is bounded by this, not by clients × ring size: 32768
-   * received spans are ~16 MB of request bytes (bench:e2e).
+   * their sum is capped, so memory is bounded by this, not by clients × ring size: 16384
+   * received spans are ~8 MB of request bytes, 65 ms at 250k spans/s (bench:e2e).
    */
-  maxPendingSpans: positiveInt.default(32_768),
+  maxPendingSpans: positiveInt.default(16_384),
   /** Spans taken from one ring per round-robin turn. */
   maxConsumePerRing: positiveInt.default(2048),
   /** Spans the consumer takes per turn before yielding to the event loop. */
@@ -42,8 +42,10 @@ const collectorSchema = z.strictObject({
    * Spans one exporter holds, queued or being exported, before the consumer stops taking more.
    * The Collector's queue_size counts batches, and 1000 batches of up to 8192 spans is
    * gigabytes; this caps the exporter in spans so the pressure reaches the rings and clients.
+   * 16384 = two default batches; a distant backend needs more exports in flight to keep up
+   * (throughput ≈ this ÷ round-trip time), so raise it there.
    */
-  maxQueuedSpans: positiveInt.default(32_768),
+  maxQueuedSpans: positiveInt.default(16_384),
 });
 
 const retrySchema = z.strictObject({

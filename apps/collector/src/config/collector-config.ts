@@ -429,9 +429,9 @@ export const spanringSchema = strict({
   shutdown_timeout: duration({ positive: true }).optional(),
   /** Retry-After sent with 429/503 and RetryInfo with UNAVAILABLE (default 1s; rounded up to seconds). */
   retry_after: duration().optional(),
-  /** Spans one exporter may hold, queued or being exported, before intake pauses (default 32768). */
+  /** Spans one exporter may hold, queued or being exported, before intake pauses (default 16384; raise it for a distant backend). */
   max_queued_spans: int(1).optional(),
-  /** Spans waiting in all producer rings together before producers wait (default 32768). */
+  /** Spans waiting in all producer rings together before producers wait (default 16384). */
   max_pending_spans: int(1).optional(),
   /**
    * Receiver worker threads (0..64, or "auto"): OTLP receiving and decoding run in this many
