@@ -1,21 +1,13 @@
 import type { Metadata } from '@grpc/grpc-js';
+import { checkTenant, InvalidTenantError, TENANT_KEY } from '../tenant.ts';
+
+export { InvalidTenantError };
 
 /**
- * The tenant metadata key: `X-Scope-OrgID`, the multi-tenancy header of Tempo, Loki and Mimir,
- * the same one the OTLP/HTTP receiver reads (gRPC metadata keys are lower case).
+ * The tenant metadata key: `X-Scope-OrgID`, the same one the OTLP/HTTP receiver reads (gRPC
+ * metadata keys are lower case).
  */
-export const TENANT_METADATA_KEY = 'x-scope-orgid';
-/** Longest tenant id accepted; anything longer is a client error, not a key to keep. */
-export const MAX_TENANT_LENGTH = 256;
-/** Printable ASCII without spaces: ids in logs and metrics stay readable. */
-const TENANT_PATTERN = /^[\x21-\x7e]+$/;
-
-export class InvalidTenantError extends Error {
-  constructor(reason: string) {
-    super(`invalid ${TENANT_METADATA_KEY} metadata: ${reason}`);
-    this.name = 'InvalidTenantError';
-  }
-}
+export const TENANT_METADATA_KEY = TENANT_KEY;
 
 /**
  * The key of a call's client, i.e. which producer ring it writes through:
@@ -33,13 +25,9 @@ export function clientKeyOf(metadata: Metadata, peer: string): string {
 }
 
 function parseTenant(values: readonly (string | Buffer)[]): string | undefined {
-  if (values.length > 1) throw new InvalidTenantError('sent more than once');
+  if (values.length > 1) throw new InvalidTenantError('metadata', 'sent more than once');
   const value = values[0];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidTenantError('must be text');
-  const tenant = value.trim();
-  if (tenant === '') return undefined;
-  if (tenant.length > MAX_TENANT_LENGTH) throw new InvalidTenantError(`longer than ${MAX_TENANT_LENGTH} characters`);
-  if (!TENANT_PATTERN.test(tenant)) throw new InvalidTenantError('only printable ASCII without spaces is accepted');
-  return tenant;
+  if (typeof value !== 'string') throw new InvalidTenantError('metadata', 'must be text');
+  return checkTenant(value, 'metadata');
 }
