@@ -52,6 +52,9 @@ export interface ReadBodyOptions {
  * no listener, so the rest of the upload is discarded as it arrives (never decompressed) while
  * the caller answers; the caller should close the connection after the answer.
  */
+/** Largest declared body read into a buffer allocated up front (a 512-span request is ~250 KiB). */
+const PREALLOCATE_MAX_BYTES = 4 * 1024 * 1024;
+
 export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
   const { maxBytes } = options;
   const declared = declaredLength(req);
@@ -66,7 +69,10 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     const gunzip: Gunzip | undefined = options.coding === 'gzip' ? createGunzip() : undefined;
     // An identity body of known length is copied straight into one buffer of that size: no
     // list of chunks and no concat copy at the end. Not from Buffer's pool: spans point into it.
-    let body = gunzip === undefined && declared !== undefined && declared > 0 ? Buffer.allocUnsafeSlow(declared) : undefined;
+    // Only up to PREALLOCATE_MAX_BYTES, so a client cannot reserve a large buffer by declaring
+    // a length it never sends; larger bodies are gathered as they arrive.
+    const preallocate = gunzip === undefined && declared !== undefined && declared > 0 && declared <= PREALLOCATE_MAX_BYTES;
+    let body = preallocate ? Buffer.allocUnsafeSlow(declared) : undefined;
 
     const cleanup = (): void => {
       req.off('data', onWireData);
