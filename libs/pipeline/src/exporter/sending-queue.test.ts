@@ -168,26 +168,6 @@ describe('SendingQueue retry', () => {
     await queue.shutdownExporter();
     expect(exporter.shutdowns).toBe(1);
   });
-});
-
-describe('retry policy', () => {
-  it('jitters within ±randomizationFactor of the interval', async () => {
-    const { backoffDelayMs, DEFAULT_RETRY_POLICY } = await import('./retry-policy.ts');
-    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 0, () => 0)).toBe(2_500);
-    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 0, () => 1)).toBe(7_500);
-    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 2, 0, () => 0.5)).toBe(7_500);
-    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 20, 0, () => 0.5)).toBe(30_000);
-    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 60_000, () => 0.5)).toBe(60_000);
-  });
-});
-
-describe('SendingQueue with an encoding exporter', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
 
   it('encodes a batch once when it is queued and retries with the same bytes, for an encoding exporter', async () => {
     const sent: Uint8Array[] = [];
@@ -231,5 +211,16 @@ describe('SendingQueue with an encoding exporter', () => {
     expect(givenUp).toEqual([{ spans: 2, reason: 'permanent error: span 0: trace id must be 16 bytes' }]);
     expect(queue.isIdle()).toBe(true);
     expect(queue.hasRoom()).toBe(true);
+  });
+});
+
+describe('retry policy', () => {
+  it('jitters within ±randomizationFactor of the interval', async () => {
+    const { backoffDelayMs, DEFAULT_RETRY_POLICY } = await import('./retry-policy.ts');
+    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 0, () => 0)).toBe(2_500);
+    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 0, () => 1)).toBe(7_500);
+    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 2, 0, () => 0.5)).toBe(7_500);
+    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 20, 0, () => 0.5)).toBe(30_000);
+    expect(backoffDelayMs(DEFAULT_RETRY_POLICY, 1, 60_000, () => 0.5)).toBe(60_000);
   });
 });
