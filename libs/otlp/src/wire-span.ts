@@ -40,10 +40,10 @@ export class WireSpan implements Span {
     this.wire = wire;
     this.wireStart = wireStart;
     this.wireEnd = wireEnd;
-    this.traceWord0 = wordAt(wire, traceIdAt);
-    this.traceWord1 = wordAt(wire, traceIdAt + 4);
-    this.traceWord2 = wordAt(wire, traceIdAt + 8);
-    this.traceWord3 = wordAt(wire, traceIdAt + 12);
+    this.traceWord0 = idWordAt(wire, traceIdAt);
+    this.traceWord1 = idWordAt(wire, traceIdAt + 4);
+    this.traceWord2 = idWordAt(wire, traceIdAt + 8);
+    this.traceWord3 = idWordAt(wire, traceIdAt + 12);
     this.decodedSpan = undefined;
   }
 
@@ -111,6 +111,10 @@ function wordHex(word: number): string {
   return (word >>> 0).toString(16).padStart(8, '0');
 }
 
-function wordAt(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
+/**
+ * The big-endian int32 word of an id at `at` (missing bytes read as 0): how WireSpan stores
+ * its trace id, and how the batcher reads a decoded span's, so both compare alike.
+ */
+export function idWordAt(id: Uint8Array, at: number): number {
+  return ((id[at] ?? 0) << 24) | ((id[at + 1] ?? 0) << 16) | ((id[at + 2] ?? 0) << 8) | (id[at + 3] ?? 0);
 }

@@ -1,4 +1,4 @@
-import { WireSpan, type Span } from '#spanring/otlp';
+import { idWordAt, WireSpan, type Span } from '#spanring/otlp';
 import type { BatchOptions } from '../config.ts';
 
 /** The spans of one trace pending in the batcher, in arrival order. */
@@ -57,10 +57,10 @@ export class TraceBatcher {
       word3 = span.traceWord3;
     } else {
       const id = span.traceId;
-      word0 = wordAt(id, 0);
-      word1 = wordAt(id, 4);
-      word2 = wordAt(id, 8);
-      word3 = wordAt(id, 12);
+      word0 = idWordAt(id, 0);
+      word1 = idWordAt(id, 4);
+      word2 = idWordAt(id, 8);
+      word3 = idWordAt(id, 12);
     }
     let bucket = this.last;
     if (bucket === undefined || bucket.word3 !== word3 || bucket.word2 !== word2 || bucket.word1 !== word1 || bucket.word0 !== word0) {
@@ -131,9 +131,4 @@ export class TraceBatcher {
     this.pending = 0;
     return emitted;
   }
-}
-
-/** Big-endian int32 word of an id at `at`; missing bytes read as 0 (ids are validated elsewhere). */
-function wordAt(id: Uint8Array, at: number): number {
-  return (((id[at] ?? 0) << 24) | ((id[at + 1] ?? 0) << 16) | ((id[at + 2] ?? 0) << 8) | (id[at + 3] ?? 0)) | 0;
 }
