@@ -8,12 +8,8 @@ import type { SharedRingHandle } from '#spanring/ringmpsc';
 import type { GrpcReceiverSettings, HttpReceiverSettings } from '../../config/runtime-config.ts';
 import type { Transport } from '../span-sink.ts';
 
-export interface ReceiverWorkerData {
-  readonly index: number;
-  /** The worker's own ring into the main thread (it is the only producer). */
-  readonly ring: SharedRingHandle;
-  /** COUNTER_WORDS BigInt64 words: accepted/refused spans per transport. */
-  readonly counters: SharedArrayBuffer;
+/** How every worker receives: the pool's options and each worker's data share these. */
+export interface ReceiverSettings {
   readonly http: HttpReceiverSettings | undefined;
   readonly grpc: GrpcReceiverSettings | undefined;
   /** Longest wait for ring space before a 429 / UNAVAILABLE. */
@@ -21,6 +17,14 @@ export interface ReceiverWorkerData {
   readonly retryAfterSeconds: number;
   /** How long a drain lets in-flight requests finish before it cuts connections. */
   readonly shutdownGraceMs: number;
+}
+
+export interface ReceiverWorkerData extends ReceiverSettings {
+  readonly index: number;
+  /** The worker's own ring into the main thread (it is the only producer). */
+  readonly ring: SharedRingHandle;
+  /** COUNTER_WORDS BigInt64 words: accepted/refused spans per transport. */
+  readonly counters: SharedArrayBuffer;
 }
 
 export type WorkerMessage =

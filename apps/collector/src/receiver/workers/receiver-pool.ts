@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { SharedChannel } from '#spanring/ringmpsc';
 import type { GrpcReceiverSettings, HttpReceiverSettings } from '../../config/runtime-config.ts';
 import type { TransportCounts } from '../../telemetry/receiver-stats.ts';
-import { COUNTER_INDEX, createCounters, type MainMessage, type ReceiverWorkerData, type WorkerMessage } from './protocol.ts';
+import { COUNTER_INDEX, createCounters, type MainMessage, type ReceiverSettings, type ReceiverWorkerData, type WorkerMessage } from './protocol.ts';
 
 /**
  * Each worker's ring: 2^22 bytes = 4 MiB of shared memory per worker. It holds about sixteen
@@ -40,14 +40,8 @@ function onBoundPort<T extends HttpReceiverSettings | GrpcReceiverSettings>(sett
   return settings === undefined ? undefined : { ...settings, port: bound ?? settings.port };
 }
 
-export interface ReceiverPoolOptions {
+export interface ReceiverPoolOptions extends ReceiverSettings {
   readonly workers: number;
-  readonly http: HttpReceiverSettings | undefined;
-  readonly grpc: GrpcReceiverSettings | undefined;
-  readonly backpressureTimeoutMs: number;
-  readonly retryAfterSeconds: number;
-  /** How long a drain lets in-flight requests finish before cutting connections. */
-  readonly shutdownGraceMs: number;
   readonly ringBits?: number;
   readonly log: (level: 'error' | 'warn' | 'info', message: string) => void;
   /** A worker exited without being asked to (a crash): the service must not pretend to be healthy. */
