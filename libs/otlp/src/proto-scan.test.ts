@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from './errors.ts';
-import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, traceIdHex, WireSpan } from './index.ts';
+import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, scanValidatedTraceRequest, traceIdHex, WireSpan } from './index.ts';
 import type { Span } from './index.ts';
 import { len, shape, spansOf, str, vint } from './test-support.ts';
 
@@ -84,6 +84,21 @@ describe('scanTraceRequest', () => {
         expect(decodeTraceRequest(encodeTraceRequest(mixed))).toEqual(decodeTraceRequest(encodeTraceRequest(mixed.map(plainSpan))));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('scanValidatedTraceRequest gives validated bytes the same WireSpans as scanTraceRequest', () => {
+    fc.assert(
+      fc.property(shape, (request) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        const trusted = scanValidatedTraceRequest(bytes);
+        const checked = scanTraceRequest(bytes) as WireSpan[];
+        expect(trusted.map((span) => span instanceof WireSpan && [span.wireStart, span.wireEnd, traceIdHex(span)])).toEqual(
+          checked.map((span) => [span.wireStart, span.wireEnd, traceIdHex(span)]),
+        );
+        expect(trusted.map(plainSpan)).toEqual(checked.map(plainSpan));
+      }),
+      { numRuns: 200 },
     );
   });
 });

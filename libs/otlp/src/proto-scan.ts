@@ -37,7 +37,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export function scanTraceRequest(bytes: Uint8Array): Span[] {
   try {
-    return scanRequest(new ProtoReader(bytes));
+    return scanRequest(new ProtoReader(bytes), scanSpan);
   } catch (error) {
     if (!(error instanceof OtlpDecodeError)) throw error;
     // Invariant C22: the decoder rejects this input too and names the field; should it ever
@@ -46,36 +46,49 @@ export function scanTraceRequest(bytes: Uint8Array): Span[] {
   }
 }
 
-function scanRequest(reader: ProtoReader): Span[] {
+/**
+ * scanTraceRequest for bytes that already passed it (or were encoded by encodeTraceRequest):
+ * a receiver worker's ring records (specs/receiver-workers.md). Resources and scopes are
+ * decoded as usual, but a span's fields are skipped by wire type, unchecked, apart from
+ * finding its trace id, so the consumer thread does not validate every request a second time.
+ * Invariant C22 holds only because the bytes were validated before: do not use it on input.
+ */
+export function scanValidatedTraceRequest(bytes: Uint8Array): Span[] {
+  return scanRequest(new ProtoReader(bytes), scanValidatedSpan);
+}
+
+type SpanScanner = (reader: ProtoReader, resource: Resource, scope: InstrumentationScope) => WireSpan;
+
+function scanRequest(reader: ProtoReader, scanOne: SpanScanner): Span[] {
   const spans: Span[] = [];
   while (reader.more()) {
     const tag = reader.tag();
-    if (tag === RequestTag.resourceSpans) scanResourceSpans(reader, spans);
+    if (tag === RequestTag.resourceSpans) scanResourceSpans(reader, spans, scanOne);
     else reader.skipUnknown(tag, RequestTag);
   }
   return spans;
 }
 
-function scanResourceSpans(reader: ProtoReader, out: Span[]): void {
+function scanResourceSpans(reader: ProtoReader, out: Span[], scanOne: SpanScanner): void {
   const outer = reader.enter();
   const resource: Mutable<Resource> = { attributes: NO_ITEMS, droppedAttributesCount: 0, entityRefs: NO_ITEMS, schemaUrl: '' };
   while (reader.more()) {
     const tag = reader.tag();
     if (tag === ResourceSpansTag.resource) decodeResourceInto(reader, resource);
-    else if (tag === ResourceSpansTag.scopeSpans) scanScopeSpans(reader, resource, out);
+    else if (tag === ResourceSpansTag.scopeSpans) scanScopeSpans(reader, resource, out, scanOne);
     else if (tag === ResourceSpansTag.schemaUrl) resource.schemaUrl = reader.string();
     else reader.skipUnknown(tag, ResourceSpansTag);
   }
   reader.leave(outer);
 }
 
-function scanScopeSpans(reader: ProtoReader, resource: Resource, out: Span[]): void {
+function scanScopeSpans(reader: ProtoReader, resource: Resource, out: Span[], scanOne: SpanScanner): void {
   const outer = reader.enter();
   // Invariant C2: spans may precede the scope field, so they point at a holder filled in as it comes.
   const scope: Mutable<InstrumentationScope> = { name: '', version: '', attributes: NO_ITEMS, droppedAttributesCount: 0, schemaUrl: '' };
   while (reader.more()) {
     const tag = reader.tag();
-    if (tag === ScopeSpansTag.spans) out.push(scanSpan(reader, resource, scope));
+    if (tag === ScopeSpansTag.spans) out.push(scanOne(reader, resource, scope));
     else if (tag === ScopeSpansTag.scope) decodeScopeInto(reader, scope);
     else if (tag === ScopeSpansTag.schemaUrl) scope.schemaUrl = reader.string();
     else reader.skipUnknown(tag, ScopeSpansTag);
@@ -147,6 +160,25 @@ function scanSpan(reader: ProtoReader, resource: Resource, scope: Instrumentatio
   reader.leave(outer);
   // Invariant C3, as the decoder checks it: ids have exactly their length.
   if (traceIdLength !== TRACE_ID_BYTES || spanIdLength !== SPAN_ID_BYTES) throw invalid();
+  return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
+}
+
+function scanValidatedSpan(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): WireSpan {
+  const outer = reader.enter();
+  const start = reader.offset;
+  const end = reader.messageEnd;
+  let traceIdAt = -1;
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag !== SpanTag.traceId) {
+      reader.skipField(tag);
+      continue;
+    }
+    const length = reader.skipBytes();
+    traceIdAt = reader.offset - length;
+  }
+  reader.leave(outer);
+  if (traceIdAt < 0) throw new OtlpDecodeError('', 'a span of a request validated before has no trace id');
   return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
 }
 

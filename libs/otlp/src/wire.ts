@@ -85,6 +85,11 @@ export class ProtoReader {
     this.pos += 4;
   }
 
+  /** Skips any field, known or not, by its wire type: for input validated before (proto-scan). */
+  skipField(tag: number): void {
+    this.skip(tag & 7, tag >>> 3);
+  }
+
   /** Skips a bytes field; returns its length (ids are checked by length). */
   skipBytes(): number {
     const length = this.length();

@@ -6,16 +6,16 @@
  * shared rings stop draining, fill, and the workers answer 429 / UNAVAILABLE
  * (specs/receiver-workers.md W7).
  */
-import { scanTraceRequest, type Span } from '#spanring/otlp';
+import { scanValidatedTraceRequest, type Span } from '#spanring/otlp';
 import type { AsyncSpanProducer } from '#spanring/pipeline';
 import type { RecordHandler, SharedChannel } from '#spanring/ringmpsc';
 
 /**
- * Decodes one ring record (a valid ExportTraceServiceRequest the worker already validated).
- * The one place the intake decodes: swap the decoder here.
+ * Decodes one ring record: an ExportTraceServiceRequest the worker already validated (or
+ * encoded itself), so only its structure is read, not checked a second time.
  */
 export function decodeRecord(record: Uint8Array): Span[] {
-  return scanTraceRequest(record);
+  return scanValidatedTraceRequest(record);
 }
 
 /** How often an idle intake re-checks whether a worker died without closing its ring. */
