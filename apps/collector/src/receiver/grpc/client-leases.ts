@@ -1,10 +1,10 @@
 import type { ProducerLease } from '#spanring/nest';
 import type { AsyncSpanProducer } from '#spanring/pipeline';
 
-/** One call's hold on its client's producer; `done()` when the call has answered. */
+/** One call's hold on its client's producer; `release()` when the call has answered. */
 export interface ClientCall {
   readonly producer: AsyncSpanProducer;
-  done(): void;
+  release(): void;
 }
 
 /** A client and its producer, for diagnostics and tests. */
@@ -56,7 +56,7 @@ export class ClientLeases {
     let finished = false;
     return {
       producer: held.lease.producer,
-      done: () => {
+      release: () => {
         if (finished) return;
         finished = true;
         if (--held.inFlight === 0) this.idle(key, held);

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SpanCollectorService } from '#spanring/nest';
-import { CollectorClosedError } from '#spanring/pipeline';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
+import { admitThroughLease } from '../leased-admit.ts';
 import type { AdmitOutcome, ReceivedRequest, SpanSink, Transport } from '../span-sink.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
 import { createTraceExportHandler, formatAddress } from './otlp-grpc-handler.ts';
@@ -150,21 +150,8 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     return {
       retryAfterSeconds: service.retryAfterSeconds,
       accepting: () => !isClosing() && service.accepting,
-      async admit(request: ReceivedRequest): Promise<AdmitOutcome> {
-        let client;
-        try {
-          client = leases.begin(request.clientKey);
-        } catch (error) {
-          if (error instanceof CollectorClosedError) return { accepted: 0, refusal: error };
-          throw error;
-        }
-        try {
-          const timeoutMs = service.collector.options.collector.backpressureTimeoutMs;
-          return await client.producer.admit(request.spans, { timeoutMs, signal: request.signal });
-        } finally {
-          client.done();
-        }
-      },
+      admit: (request: ReceivedRequest): Promise<AdmitOutcome> =>
+        admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs),
       count: (transport: Transport, accepted: number, refused: number) => stats?.record(transport, accepted, refused),
     };
   }

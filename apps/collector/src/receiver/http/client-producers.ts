@@ -21,8 +21,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SpanCollectorService, type ProducerLease } from '#spanring/nest';
 import { httpClientKey } from './client-key.ts';
 
-export { InvalidTenantError, MAX_TENANT_LENGTH, parseTenant, TENANT_HEADER } from './client-key.ts';
-
 /** Keys one connection may pin; a proxy multiplexing many tenants over one socket stays bounded. */
 const MAX_KEYS_PER_CONNECTION = 16;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTenantError, parseTenant } from './client-producers.ts';
+import { InvalidTenantError, parseTenant } from './client-key.ts';
 import { parseContentEncoding, parseOtlpMediaType } from './media-type.ts';
 
 describe('OTLP/HTTP request headers', () => {

@@ -1,14 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { All, Controller, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
-import { CollectorClosedError } from '#spanring/pipeline';
 import { SpanCollectorService } from '#spanring/nest';
 import { HTTP_RECEIVER_SETTINGS, type HttpReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
+import { admitThroughLease } from '../leased-admit.ts';
 import type { AdmitOutcome, ReceivedRequest, SpanSink, Transport } from '../span-sink.ts';
 import { ClientProducers } from './client-producers.ts';
 import { handleOtlpHttpRequest, OTLP_TRACES_PATH, type OtlpHttpHandlerOptions } from './otlp-http-handler.ts';
-
-export { OTLP_TRACES_PATH } from './otlp-http-handler.ts';
 
 /**
  * POST /v1/traces on the Nest app (main-thread receiving): the request handling is
@@ -61,20 +59,10 @@ class ClientProducerSink implements SpanSink {
   }
 
   async admit(request: ReceivedRequest): Promise<AdmitOutcome> {
-    if (request.socket === undefined) throw new Error('an OTLP/HTTP request always has a socket');
-    let lease;
-    try {
-      lease = this.clients.acquire(request.socket, request.clientKey);
-    } catch (error) {
-      if (error instanceof CollectorClosedError) return { accepted: 0, refusal: error };
-      throw error;
-    }
-    try {
-      const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-      return await lease.producer.admit(request.spans, { timeoutMs, signal: request.signal });
-    } finally {
-      lease.release();
-    }
+    const socket = request.socket;
+    if (socket === undefined) throw new Error('an OTLP/HTTP request always has a socket');
+    const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
+    return admitThroughLease(request, () => this.clients.acquire(socket, request.clientKey), timeoutMs);
   }
 
   count(transport: Transport, accepted: number, refused: number): void {

@@ -1,0 +1,23 @@
+/**
+ * Main-thread receivers admit a request through a producer leased for its client (HTTP:
+ * client-producers.ts, gRPC: client-leases.ts). The lease rules are the same for both: a
+ * draining collector refuses without admitting, and the lease is returned whatever happens.
+ */
+import type { ProducerLease } from '#spanring/nest';
+import { CollectorClosedError } from '#spanring/pipeline';
+import type { AdmitOutcome, ReceivedRequest } from './span-sink.ts';
+
+export async function admitThroughLease(request: ReceivedRequest, lease: () => ProducerLease, timeoutMs: number): Promise<AdmitOutcome> {
+  let held: ProducerLease;
+  try {
+    held = lease();
+  } catch (error) {
+    if (error instanceof CollectorClosedError) return { accepted: 0, refusal: error };
+    throw error;
+  }
+  try {
+    return await held.producer.admit(request.spans, { timeoutMs, signal: request.signal });
+  } finally {
+    held.release();
+  }
+}
