@@ -18,9 +18,9 @@ const batchSchema = z.strictObject({
 /** Spanring's own knobs for the rings and the consumer task. */
 const collectorSchema = z.strictObject({
   /**
-   * Each producer ring holds 2^ringBits spans. 2^11 = four 512-span requests per client:
-   * enough to absorb bursts, small enough that backpressure reaches clients before memory
-   * balloons (a decoded span weighs ~1.8 KB of heap; bench:e2e).
+   * Each producer ring holds 2^ringBits spans. 2^11 = four 512-span requests per client,
+   * enough to absorb one client's bursts; what all rings hold together is capped by
+   * maxPendingSpans, so memory does not grow with the number of clients.
    */
   ringBits: z.number().int().min(1).max(20).default(11),
   maxProducers: z.number().int().min(1).max(128).default(64),
