@@ -6,7 +6,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from './errors.ts';
-import { decodeTraceRequest, encodeTraceRequest, plainSpan, scanTraceRequest, scanValidatedTraceRequest, traceIdHex, WireSpan } from './index.ts';
+import {
+  decodeTraceRequest,
+  encodeTraceRequest,
+  plainSpan,
+  scanTraceRequest,
+  scanValidatedTraceRequest,
+  traceIdHex,
+  validateTraceRequest,
+  WireSpan,
+} from './index.ts';
 import type { Span } from './index.ts';
 import { len, shape, spansOf, str, vint } from './test-support.ts';
 
@@ -19,8 +28,20 @@ function outcome(decode: () => Span[]): { spans: Span[] } | { error: string } {
   }
 }
 
+function countOutcome(count: () => number): { count: number } | { error: string } {
+  try {
+    return { count: count() };
+  } catch (error) {
+    if (error instanceof OtlpDecodeError) return { error: error.message };
+    throw error;
+  }
+}
+
+/** The scan and the count-only validation both agree with the decoder. */
 function expectSameOutcome(bytes: Uint8Array): void {
-  expect(outcome(() => scanTraceRequest(bytes))).toEqual(outcome(() => decodeTraceRequest(bytes)));
+  const decoded = outcome(() => decodeTraceRequest(bytes));
+  expect(outcome(() => scanTraceRequest(bytes))).toEqual(decoded);
+  expect(countOutcome(() => validateTraceRequest(bytes))).toEqual('spans' in decoded ? { count: decoded.spans.length } : decoded);
 }
 
 describe('scanTraceRequest', () => {
@@ -37,7 +58,7 @@ describe('scanTraceRequest', () => {
     );
   });
 
-  it('has the decoder outcome, error message included, on every corrupted byte and cut of generated requests', () => {
+  it('has the decoder outcome, error message included, on every corrupted byte and cut of generated requests (validateTraceRequest too)', () => {
     fc.assert(
       fc.property(shape, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (request, at, byte, cut) => {
         const bytes = encodeTraceRequest(spansOf(request));
@@ -51,7 +72,7 @@ describe('scanTraceRequest', () => {
     );
   });
 
-  it('has the decoder outcome on random bytes', () => {
+  it('has the decoder outcome on random bytes (validateTraceRequest too)', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => expectSameOutcome(bytes)), { numRuns: 1000 });
   });
 
@@ -84,6 +105,16 @@ describe('scanTraceRequest', () => {
         expect(decodeTraceRequest(encodeTraceRequest(mixed))).toEqual(decodeTraceRequest(encodeTraceRequest(mixed.map(plainSpan))));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('validateTraceRequest counts the spans of valid requests without building them', () => {
+    fc.assert(
+      fc.property(shape, (request) => {
+        const spans = spansOf(request);
+        expect(validateTraceRequest(encodeTraceRequest(spans))).toBe(spans.length);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -37,12 +37,28 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export function scanTraceRequest(bytes: Uint8Array): Span[] {
   try {
-    return scanRequest(new ProtoReader(bytes), scanSpan);
+    const spans: Span[] = [];
+    scanRequest(new ProtoReader(bytes), scanSpan, spans);
+    return spans;
   } catch (error) {
     if (!(error instanceof OtlpDecodeError)) throw error;
     // Invariant C22: the decoder rejects this input too and names the field; should it ever
     // accept what the scan refused, its result is still a correct decoding of the request.
     return decodeTraceRequest(bytes);
+  }
+}
+
+/**
+ * Validates an ExportTraceServiceRequest exactly as scanTraceRequest does (Invariant C22:
+ * same accepted inputs, same OtlpDecodeError message) and returns how many spans it holds,
+ * building no span at all: for a receiver worker that forwards the valid bytes as they are.
+ */
+export function validateTraceRequest(bytes: Uint8Array): number {
+  try {
+    return scanRequest(new ProtoReader(bytes), checkSpan, undefined);
+  } catch (error) {
+    if (!(error instanceof OtlpDecodeError)) throw error;
+    return decodeTraceRequest(bytes).length;
   }
 }
 
@@ -54,46 +70,57 @@ export function scanTraceRequest(bytes: Uint8Array): Span[] {
  * Invariant C22 holds only because the bytes were validated before: do not use it on input.
  */
 export function scanValidatedTraceRequest(bytes: Uint8Array): Span[] {
-  return scanRequest(new ProtoReader(bytes), scanValidatedSpan);
-}
-
-type SpanScanner = (reader: ProtoReader, resource: Resource, scope: InstrumentationScope) => WireSpan;
-
-function scanRequest(reader: ProtoReader, scanOne: SpanScanner): Span[] {
   const spans: Span[] = [];
-  while (reader.more()) {
-    const tag = reader.tag();
-    if (tag === RequestTag.resourceSpans) scanResourceSpans(reader, spans, scanOne);
-    else reader.skipUnknown(tag, RequestTag);
-  }
+  scanRequest(new ProtoReader(bytes), scanValidatedSpan, spans);
   return spans;
 }
 
-function scanResourceSpans(reader: ProtoReader, out: Span[], scanOne: SpanScanner): void {
+/** Reads one span message; returns the span, or undefined when only checking. */
+type SpanScanner = (reader: ProtoReader, resource: Resource, scope: InstrumentationScope) => WireSpan | undefined;
+
+/** Walks a request, handing each span to scanOne and what it returns to `out`; returns the span count. */
+function scanRequest(reader: ProtoReader, scanOne: SpanScanner, out: Span[] | undefined): number {
+  let count = 0;
+  while (reader.more()) {
+    const tag = reader.tag();
+    if (tag === RequestTag.resourceSpans) count += scanResourceSpans(reader, out, scanOne);
+    else reader.skipUnknown(tag, RequestTag);
+  }
+  return count;
+}
+
+function scanResourceSpans(reader: ProtoReader, out: Span[] | undefined, scanOne: SpanScanner): number {
   const outer = reader.enter();
+  let count = 0;
   const resource: Mutable<Resource> = { attributes: NO_ITEMS, droppedAttributesCount: 0, entityRefs: NO_ITEMS, schemaUrl: '' };
   while (reader.more()) {
     const tag = reader.tag();
     if (tag === ResourceSpansTag.resource) decodeResourceInto(reader, resource);
-    else if (tag === ResourceSpansTag.scopeSpans) scanScopeSpans(reader, resource, out, scanOne);
+    else if (tag === ResourceSpansTag.scopeSpans) count += scanScopeSpans(reader, resource, out, scanOne);
     else if (tag === ResourceSpansTag.schemaUrl) resource.schemaUrl = reader.string();
     else reader.skipUnknown(tag, ResourceSpansTag);
   }
   reader.leave(outer);
+  return count;
 }
 
-function scanScopeSpans(reader: ProtoReader, resource: Resource, out: Span[], scanOne: SpanScanner): void {
+function scanScopeSpans(reader: ProtoReader, resource: Resource, out: Span[] | undefined, scanOne: SpanScanner): number {
   const outer = reader.enter();
+  let count = 0;
   // Invariant C2: spans may precede the scope field, so they point at a holder filled in as it comes.
   const scope: Mutable<InstrumentationScope> = { name: '', version: '', attributes: NO_ITEMS, droppedAttributesCount: 0, schemaUrl: '' };
   while (reader.more()) {
     const tag = reader.tag();
-    if (tag === ScopeSpansTag.spans) out.push(scanOne(reader, resource, scope));
-    else if (tag === ScopeSpansTag.scope) decodeScopeInto(reader, scope);
+    if (tag === ScopeSpansTag.spans) {
+      const span = scanOne(reader, resource, scope);
+      if (span !== undefined) out!.push(span);
+      count++;
+    } else if (tag === ScopeSpansTag.scope) decodeScopeInto(reader, scope);
     else if (tag === ScopeSpansTag.schemaUrl) scope.schemaUrl = reader.string();
     else reader.skipUnknown(tag, ScopeSpansTag);
   }
   reader.leave(outer);
+  return count;
 }
 
 /** Any failure of the walk: the caller re-decodes for the precise message. */
@@ -105,6 +132,20 @@ function scanSpan(reader: ProtoReader, resource: Resource, scope: Instrumentatio
   const outer = reader.enter();
   const start = reader.offset;
   const end = reader.messageEnd;
+  const traceIdAt = checkSpanFields(reader);
+  reader.leave(outer);
+  return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
+}
+
+function checkSpan(reader: ProtoReader): undefined {
+  const outer = reader.enter();
+  checkSpanFields(reader);
+  reader.leave(outer);
+  return undefined;
+}
+
+/** Checks the fields of the span message the reader is in; returns where its trace id starts. */
+function checkSpanFields(reader: ProtoReader): number {
   let traceIdAt = -1;
   let traceIdLength = 0;
   let spanIdLength = 0;
@@ -157,10 +198,9 @@ function scanSpan(reader: ProtoReader, resource: Resource, scope: Instrumentatio
         reader.skipUnknown(tag, SpanTag);
     }
   }
-  reader.leave(outer);
   // Invariant C3, as the decoder checks it: ids have exactly their length.
   if (traceIdLength !== TRACE_ID_BYTES || spanIdLength !== SPAN_ID_BYTES) throw invalid();
-  return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
+  return traceIdAt;
 }
 
 function scanValidatedSpan(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): WireSpan {

@@ -14,7 +14,7 @@ import { toHex } from './text.ts';
 export class WireSpan implements Span {
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
-  /** The buffer holding the Span message; it is never written to (Invariant C21). */
+  /** The buffer holding the Span message; not written to while the span may be read (Invariant C21). */
   readonly wire: Uint8Array;
   /** The Span message body is wire[wireStart, wireEnd) (no tag, no length prefix). */
   readonly wireStart: number;
