@@ -49,4 +49,5 @@ export {
   type ExporterReport,
   type ShutdownReport,
   type SpanCollectorOptions,
+  type SpansReleasedListener,
 } from './span-collector.ts';

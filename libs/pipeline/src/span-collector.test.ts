@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BackpressureTimeoutError, CollectorClosedError, ExportError, PipelineConfigError } from './errors.ts';
 import { SILENT_LOGGER } from './logger.ts';
+import type { Span } from '#spanring/otlp';
+import type { ExportOutcome } from './exporter/span-exporter.ts';
 import { SpanCollector, type SpanCollectorOptions } from './span-collector.ts';
 import { delay, makeSpan, parseName, RecordingExporter } from './test-support.ts';
 
@@ -259,5 +261,51 @@ describe('SpanCollector', () => {
     await expect(waiting).resolves.toEqual({ accepted: 250, refusal: undefined });
     await collector.shutdown();
     expect(exporter.spans).toHaveLength(350);
+  });
+
+  it('releases every batch once, after each encoding exporter encoded it, and never while an exporter keeps spans', async () => {
+    // An exporter that encodes at enqueue (isEncodingExporter) and records, at release time,
+    // whether it had already encoded every released span.
+    class EncodingRecorder extends RecordingExporter {
+      readonly encoded = new Set<Span>();
+      encode(spans: readonly Span[]): Uint8Array {
+        for (const span of spans) this.encoded.add(span);
+        return new Uint8Array(spans.length);
+      }
+      exportEncoded(request: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void> {
+        return this.export(Array.from({ length: request.length }, (_, i) => makeSpan(9, i)), signal);
+      }
+    }
+    const [first, second] = [new EncodingRecorder('first'), new EncodingRecorder('second')];
+    const encoding = new SpanCollector({
+      logger: SILENT_LOGGER,
+      exporters: [{ exporter: first }, { exporter: second }],
+      batch: { sendBatchSize: 100, timeoutMs: 5 },
+    });
+    expect(encoding.releasesSpans).toBe(true);
+    const released: Span[] = [];
+    let releasedBeforeEncoded = 0;
+    encoding.onSpansReleased((spans) => {
+      for (const span of spans) if (!first.encoded.has(span) || !second.encoded.has(span)) releasedBeforeEncoded++;
+      released.push(...spans);
+    });
+    const sent = Array.from({ length: 1_000 }, (_, i) => makeSpan(0, i));
+    await encoding.registerAsync().submit(sent);
+    await encoding.shutdown();
+    expect(releasedBeforeEncoded).toBe(0);
+    expect(new Set(released).size).toBe(released.length);
+    expect(new Set(released)).toEqual(new Set(sent));
+
+    // One exporter that keeps spans until it exports (here a plain RecordingExporter): no release.
+    const keeping = new SpanCollector({
+      logger: SILENT_LOGGER,
+      exporters: [{ exporter: new EncodingRecorder('encodes') }, { exporter: new RecordingExporter('keeps') }],
+    });
+    expect(keeping.releasesSpans).toBe(false);
+    let calls = 0;
+    keeping.onSpansReleased(() => calls++);
+    await keeping.registerAsync().submit(sent);
+    await keeping.shutdown();
+    expect(calls).toBe(0);
   });
 });

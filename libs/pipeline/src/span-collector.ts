@@ -12,7 +12,7 @@ import {
 import { ConsumerLoop } from './consumer/consumer-loop.ts';
 import { PipelineConfigError } from './errors.ts';
 import { SendingQueue } from './exporter/sending-queue.ts';
-import type { SpanExporter } from './exporter/span-exporter.ts';
+import { isEncodingExporter, type SpanExporter } from './exporter/span-exporter.ts';
 import type { PipelineLogger } from './logger.ts';
 import { PipelineMetrics } from './metrics.ts';
 import { AsyncSpanProducer, RingBudget, SpanProducer } from './producer/span-producer.ts';
@@ -31,6 +31,9 @@ export interface SpanCollectorOptions extends PipelineOptionsInput {
 }
 
 export type CollectorState = 'running' | 'draining' | 'stopped';
+
+/** Hears of each batch once nothing in the pipeline will read its spans again (Invariant P14). */
+export type SpansReleasedListener = (spans: readonly Span[]) => void;
 
 export interface ExporterReport {
   readonly name: string;
@@ -60,6 +63,12 @@ export interface ShutdownReport {
 export class SpanCollector {
   readonly metrics = new PipelineMetrics();
   readonly options: PipelineOptions;
+  /**
+   * True when every exporter encodes a batch as it is queued (isEncodingExporter): then no
+   * span is read after its batch is queued, and onSpansReleased listeners hear of every batch.
+   * False with any exporter that keeps spans until it exports (file, debug): they never do.
+   */
+  readonly releasesSpans: boolean;
   private readonly channel: Channel<Span>;
   private readonly dataReady = new Notify();
   private readonly spaceFreed = new Notify();
@@ -67,6 +76,7 @@ export class SpanCollector {
   private readonly queues: SendingQueue[];
   private readonly consumer: ConsumerLoop;
   private readonly logger: PipelineLogger;
+  private readonly releaseListeners: SpansReleasedListener[] = [];
   private currentState: CollectorState = 'running';
   private shutdownReport: Promise<ShutdownReport> | undefined;
 
@@ -75,6 +85,7 @@ export class SpanCollector {
     this.options = resolvePipelineOptions(pipelineInput);
     this.logger = logger ?? pino({ name: 'spanring' });
     this.queues = this.createQueues(exporters);
+    this.releasesSpans = this.queues.every((queue) => isEncodingExporter(queue.exporter));
     const tuning = this.options.collector;
     this.channel = new Channel<Span>({
       ringBits: tuning.ringBits,
@@ -116,6 +127,15 @@ export class SpanCollector {
   /** A producer whose submit() waits for ring space up to collector.backpressureTimeoutMs. */
   registerAsync(): AsyncSpanProducer {
     return new AsyncSpanProducer(this.register(), this.options.collector.backpressureTimeoutMs);
+  }
+
+  /**
+   * Calls `listener` with each batch once nothing in the pipeline reads its spans again, so
+   * whoever owns the bytes they point into may reuse them (Invariant P14). Called only when
+   * releasesSpans; a batch given up or failed to encode is released too.
+   */
+  onSpansReleased(listener: SpansReleasedListener): void {
+    this.releaseListeners.push(listener);
   }
 
   /** Spans in the rings now (accepted, not yet consumed). */
@@ -214,6 +234,9 @@ export class SpanCollector {
     this.metrics.batchedSpans += batch.length;
     this.metrics.batchSizes.observe(batch.length);
     for (const queue of this.queues) queue.enqueue(batch);
+    // Invariant P14: every queue encoded the batch inside enqueue() (or gave it up there), and
+    // the batcher dropped it when it flushed: nothing reads these spans from here on.
+    if (this.releasesSpans) for (const listener of this.releaseListeners) listener(batch);
   }
 
   private createQueues(exporters: readonly ExporterRegistration[]): SendingQueue[] {
