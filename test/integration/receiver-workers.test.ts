@@ -3,8 +3,8 @@
 // SDK conformance runs in sdk-*.test.ts, fairness in http-fairness.e2e.test.ts, the SIGTERM
 // drain in binary.e2e.test.ts, each parameterised over worker mode.
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, type Span } from '#spanring/otlp';
-import { TRACE_EXPORT_PATH } from '#spanring/pipeline';
+import { decodeTraceRequest, decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, type Span } from '#spanring/otlp';
+import { TRACE_EXPORT_PATH, type EncodingSpanExporter } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSpans, MemoryExporter, parseStatus, parseTraceResponse, SlowExporter } from '../e2e/http-receiver.support.ts';
 import { startWorkerApp, type WorkerApp } from './receiver-workers.support.ts';
@@ -54,6 +54,10 @@ async function postGrpc(client: Client, spans: readonly Span[]): Promise<Answer>
   if (error !== null) return { ok: false, accepted: 0, code: error.code };
   const rejected = Number(decodeTraceResponse(response!).partialSuccess?.rejectedSpans ?? 0n);
   return { ok: true, accepted: spans.length - rejected, code: 0 };
+}
+
+function byName(a: Span, b: Span): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function spanKey(span: Span): string {
@@ -201,5 +205,48 @@ describe('receiver worker threads', () => {
     expect((await postHttp(service.httpUrl, makeSpans('auto', 4), 'json')).ok).toBe(true);
     await service.close();
     expect(exporter.spans).toHaveLength(4);
+  });
+
+  it('reuses record copies only after an encoding exporter encoded their spans: every span arrives byte for byte', async () => {
+    // Encodes at enqueue like otlp_grpc / otlp_http (isEncodingExporter), so the collector
+    // releases spans and the intake reuses record storage (W12). Were storage reused before its
+    // spans were encoded, spans would arrive with another record's bytes.
+    class EncodingMemoryExporter implements EncodingSpanExporter {
+      readonly name = 'encoding-memory';
+      readonly spans: Span[] = [];
+      encode(spans: readonly Span[]): Uint8Array {
+        return encodeTraceRequest(spans);
+      }
+      async exportEncoded(request: Uint8Array): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        this.spans.push(...decodeTraceRequest(request));
+      }
+      export(spans: readonly Span[]): Promise<void> {
+        return this.exportEncoded(this.encode(spans));
+      }
+      async shutdown(): Promise<void> {}
+    }
+    const exporter = new EncodingMemoryExporter();
+    // Small batches, one queued at a time and short consumer turns: the consumer often stops
+    // half-way through a record, with the rest of its spans still in the rings, while the
+    // intake copies further records.
+    service = await startWorkerApp({
+      exporter,
+      workers: 2,
+      pipeline: { batch: { sendBatchSize: 64, sendBatchMaxSize: 64, timeoutMs: 5 }, collector: { maxSpansPerTurn: 32 } },
+      exporterSettings: { queue: { queueSize: 1, numConsumers: 1 } },
+    });
+    const sent: Span[] = [];
+    const clients = Array.from({ length: 6 }, async (_, client) => {
+      for (let request = 0; request < 12; request++) {
+        const spans = makeSpans(`reuse${client}`, 300, request * 300);
+        expect(await postHttp(service!.httpUrl, spans, 'protobuf')).toMatchObject({ ok: true, accepted: 300 });
+        sent.push(...spans);
+      }
+    });
+    await Promise.all(clients);
+    await service.close();
+    expect(service.receivers.recordCopiesReused).toBeGreaterThan(0);
+    expect(exporter.spans.toSorted(byName)).toEqual(decodeTraceRequest(encodeTraceRequest(sent)).toSorted(byName));
   });
 });

@@ -8,6 +8,8 @@ import { CollectorClosedError } from '#spanring/pipeline';
 import type { AdmitOutcome, ReceivedRequest } from './span-sink.ts';
 
 export async function admitThroughLease(request: ReceivedRequest, lease: () => ProducerLease, timeoutMs: number): Promise<AdmitOutcome> {
+  const spans = request.spans;
+  if (spans === undefined) throw new Error('a main-thread sink decodes requests into spans (decodeSpans)');
   let held: ProducerLease;
   try {
     held = lease();
@@ -16,7 +18,7 @@ export async function admitThroughLease(request: ReceivedRequest, lease: () => P
     throw error;
   }
   try {
-    return await held.producer.admit(request.spans, { timeoutMs, signal: request.signal });
+    return await held.producer.admit(spans, { timeoutMs, signal: request.signal });
   } finally {
     held.release();
   }

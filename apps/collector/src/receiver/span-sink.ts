@@ -6,22 +6,29 @@
  * (workers/ring-sink.ts). Framework-free and erasable TypeScript: worker threads load it.
  */
 import type { Socket } from 'node:net';
+import type { BufferPool } from './buffer-pool.ts';
 import type { Span } from '#spanring/otlp';
 import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline';
 import { decodeTraceRequestJson, scanTraceRequest } from '#spanring/otlp';
 
 export type Transport = 'http' | 'grpc';
 
-/** One valid request, decoded. */
-export interface ReceivedRequest {
+/** A request body, validated, in the form its sink admits (SpanSink.decode). */
+export interface DecodedRequest {
+  readonly spanCount: number;
+  /** The spans; undefined when the sink's decode only validated the bytes, to pass them on as they are. */
+  readonly spans: readonly Span[] | undefined;
+  /** The (decompressed) protobuf request bytes, when the request came as protobuf. */
+  readonly protobuf: Uint8Array | undefined;
+}
+
+/** One valid request, decoded, with where it came from. */
+export interface ReceivedRequest extends DecodedRequest {
   readonly transport: Transport;
   /** Which fairness queue / ring the request belongs to (connection or tenant). */
   readonly clientKey: string;
   /** The request's TCP connection when known (HTTP pins its producer leases to it). */
   readonly socket: Socket | undefined;
-  readonly spans: readonly Span[];
-  /** The (decompressed) protobuf request bytes, when the request came as protobuf. */
-  readonly protobuf: Uint8Array | undefined;
   /** Aborts when the client hung up or cancelled: nobody would read the answer. */
   readonly signal: AbortSignal;
 }
@@ -38,6 +45,13 @@ export interface SpanSink {
   /** False once the receiver drains: requests are answered 503 / UNAVAILABLE without admitting. */
   accepting(): boolean;
   /**
+   * Set by a sink that keeps no reference into a request body once admit() has settled: HTTP
+   * bodies are read into its buffers and given back once admit() has settled (W11).
+   */
+  readonly bodyPool?: BufferPool | undefined;
+  /** Validates a request body (throws OtlpDecodeError naming the bad field) into what admit takes. */
+  decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest;
+  /**
    * Admits the request's spans: all of them, none (refusal), or for a request larger than the
    * sink can ever hold at once, the part that got in before the refusal.
    */
@@ -53,9 +67,10 @@ export interface ReceiverLogger {
 }
 
 /**
- * Decodes and validates one OTLP request body (throws OtlpDecodeError naming the bad field).
- * The one place the receivers decode: swap the decoder here.
+ * Decodes and validates one OTLP request body into spans (throws OtlpDecodeError naming the
+ * bad field): the decode of sinks that hand spans to the pipeline. Swap the decoder here.
  */
-export function decodeRequest(format: 'protobuf' | 'json', body: Uint8Array): Span[] {
-  return format === 'protobuf' ? scanTraceRequest(body) : decodeTraceRequestJson(body);
+export function decodeSpans(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
+  const spans = format === 'protobuf' ? scanTraceRequest(body) : decodeTraceRequestJson(body);
+  return { spanCount: spans.length, spans, protobuf: format === 'protobuf' ? body : undefined };
 }

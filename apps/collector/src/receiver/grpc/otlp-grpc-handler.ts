@@ -8,9 +8,9 @@
  * INTERNAL for our own bugs. RESOURCE_EXHAUSTED for oversize messages comes from grpc-js itself.
  */
 import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
-import { encodeTraceResponse, OtlpDecodeError, type Span } from '#spanring/otlp';
+import { encodeTraceResponse, OtlpDecodeError } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline';
-import { decodeRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
+import type { DecodedRequest, ReceiverLogger, SpanSink } from '../span-sink.ts';
 import { clientKeyOf, InvalidTenantError } from './client-key.ts';
 import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';
 
@@ -46,18 +46,19 @@ async function exportTraces(call: ServerUnaryCall<Buffer, Buffer>, { sink }: Tra
     if (!(error instanceof InvalidTenantError)) throw error;
     return [invalidArgument(error.message)];
   }
-  let spans: Span[];
+  let decoded: DecodedRequest;
   try {
-    spans = decodeRequest('protobuf', call.request);
+    decoded = sink.decode('protobuf', call.request);
   } catch (error) {
     if (!(error instanceof OtlpDecodeError)) throw error;
     return [invalidArgument(error.message)];
   }
   // An empty request is valid OTLP and needs no producer.
-  if (spans.length === 0) return [null, SUCCESS_RESPONSE];
+  const spanCount = decoded.spanCount;
+  if (spanCount === 0) return [null, SUCCESS_RESPONSE];
   // Shutting down: no new ring for anyone; the client should go elsewhere or retry.
   if (!sink.accepting()) {
-    sink.count('grpc', 0, spans.length);
+    sink.count('grpc', 0, spanCount);
     return [unavailableWithRetryInfo(new CollectorClosedError().message, sink.retryAfterSeconds)];
   }
   // The client's deadline or cancellation ends the wait: nobody would read the answer.
@@ -65,23 +66,16 @@ async function exportTraces(call: ServerUnaryCall<Buffer, Buffer>, { sink }: Tra
   const cancel = (): void => aborter.abort();
   call.once('cancelled', cancel);
   try {
-    const { accepted, refusal } = await sink.admit({
-      transport: 'grpc',
-      clientKey,
-      socket: undefined,
-      spans,
-      protobuf: call.request,
-      signal: aborter.signal,
-    });
+    const { accepted, refusal } = await sink.admit({ ...decoded, transport: 'grpc', clientKey, socket: undefined, signal: aborter.signal });
     // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
-    sink.count('grpc', accepted, spans.length - accepted);
+    sink.count('grpc', accepted, spanCount - accepted);
     if (refusal === undefined) return [null, SUCCESS_RESPONSE];
     if (accepted > 0) {
       // Part of a larger-than-ring request got in: a retry would duplicate it, so this is a
       // partial success (which clients must not retry), not UNAVAILABLE.
-      const rejected = spans.length - accepted;
+      const rejected = spanCount - accepted;
       const response = encodeTraceResponse({
-        partialSuccess: { rejectedSpans: BigInt(rejected), errorMessage: `${rejected} of ${spans.length} spans were rejected: ${refusal.message}` },
+        partialSuccess: { rejectedSpans: BigInt(rejected), errorMessage: `${rejected} of ${spanCount} spans were rejected: ${refusal.message}` },
       });
       return [null, Buffer.from(response.buffer, response.byteOffset, response.byteLength)];
     }

@@ -4,7 +4,7 @@ import { SpanCollectorService } from '#spanring/nest';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { admitThroughLease } from '../leased-admit.ts';
-import type { AdmitOutcome, ReceivedRequest, SpanSink, Transport } from '../span-sink.ts';
+import { decodeSpans, type AdmitOutcome, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
 import { createTraceExportHandler, formatAddress } from './otlp-grpc-handler.ts';
 import { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
@@ -150,6 +150,7 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     return {
       retryAfterSeconds: service.retryAfterSeconds,
       accepting: () => !isClosing() && service.accepting,
+      decode: decodeSpans,
       admit: (request: ReceivedRequest): Promise<AdmitOutcome> =>
         admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs),
       count: (transport: Transport, accepted: number, refused: number) => stats?.record(transport, accepted, refused),

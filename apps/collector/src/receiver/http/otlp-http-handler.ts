@@ -16,9 +16,9 @@
  * short by backpressure or shutdown).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OtlpDecodeError, type Span } from '#spanring/otlp';
+import { OtlpDecodeError } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline';
-import { decodeRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
+import type { DecodedRequest, ReceiverLogger, SpanSink } from '../span-sink.ts';
 import { httpClientKey, InvalidTenantError, parseTenant, TENANT_HEADER } from './client-key.ts';
 import {
   JSON_MEDIA_TYPE,
@@ -96,9 +96,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: OtlpHt
     return sendStatus(res, format, { httpStatus: 400, rpcCode: RpcCode.INVALID_ARGUMENT, message: error.message, closeConnection: true });
   }
 
+  const pool = options.sink.bodyPool;
   let body: Buffer;
   try {
-    body = await readBody(req, { maxBytes: options.maxRequestBodyBytes, coding });
+    body = await readBody(req, { maxBytes: options.maxRequestBodyBytes, coding, allocate: pool?.take });
   } catch (error) {
     if (error instanceof BodyAbortedError) return;
     if (error instanceof BodyTooLargeError) {
@@ -110,15 +111,31 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: OtlpHt
     throw error;
   }
 
-  let spans: Span[];
   try {
-    spans = decodeRequest(format, body);
+    await decodeAndSubmit(req, res, format, tenant, body, options.sink);
+  } finally {
+    // Invariant W11: admit has settled (or never ran), so the sink holds nothing in the body.
+    pool?.give(body.buffer);
+  }
+}
+
+async function decodeAndSubmit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  format: OtlpFormat,
+  tenant: string | undefined,
+  body: Buffer,
+  sink: SpanSink,
+): Promise<void> {
+  let decoded: DecodedRequest;
+  try {
+    decoded = sink.decode(format, body);
   } catch (error) {
     if (!(error instanceof OtlpDecodeError)) throw error;
     return sendStatus(res, format, { httpStatus: 400, rpcCode: RpcCode.INVALID_ARGUMENT, message: error.message });
   }
-  if (spans.length === 0) return sendSuccess(res, format);
-  await submit(req, res, format, tenant, spans, format === 'protobuf' ? body : undefined, options.sink);
+  if (decoded.spanCount === 0) return sendSuccess(res, format);
+  await submit(req, res, format, tenant, decoded, sink);
 }
 
 async function submit(
@@ -126,8 +143,7 @@ async function submit(
   res: ServerResponse,
   format: OtlpFormat,
   tenant: string | undefined,
-  spans: readonly Span[],
-  protobuf: Uint8Array | undefined,
+  decoded: DecodedRequest,
   sink: SpanSink,
 ): Promise<void> {
   const draining = (): void =>
@@ -139,7 +155,7 @@ async function submit(
     });
   // A draining receiver registers no new rings; answer before asking for one.
   if (!sink.accepting()) {
-    sink.count('http', 0, spans.length);
+    sink.count('http', 0, decoded.spanCount);
     return draining();
   }
   // A client that hangs up stops waiting for ring space: nobody would read the answer.
@@ -150,17 +166,17 @@ async function submit(
   res.once('close', onClose);
   try {
     const clientKey = httpClientKey(req.socket, tenant);
-    const { accepted, refusal } = await sink.admit({ transport: 'http', clientKey, socket: req.socket, spans, protobuf, signal: gone.signal });
+    const { accepted, refusal } = await sink.admit({ ...decoded, transport: 'http', clientKey, socket: req.socket, signal: gone.signal });
     // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
-    sink.count('http', accepted, spans.length - accepted);
+    sink.count('http', accepted, decoded.spanCount - accepted);
     if (refusal === undefined) return sendSuccess(res, format);
     if (accepted > 0) {
       // Part of a ring-sized-or-larger request got in: a retry would duplicate it, so this is
       // a partial success (which clients must not retry), not a 429/503.
-      const rejected = spans.length - accepted;
+      const rejected = decoded.spanCount - accepted;
       return sendSuccess(res, format, {
         rejectedSpans: BigInt(rejected),
-        errorMessage: `${rejected} of ${spans.length} spans were rejected: ${refusal.message}`,
+        errorMessage: `${rejected} of ${decoded.spanCount} spans were rejected: ${refusal.message}`,
       });
     }
     if (refusal instanceof CollectorClosedError) return draining();

@@ -4,7 +4,7 @@ import { SpanCollectorService } from '#spanring/nest';
 import { HTTP_RECEIVER_SETTINGS, type HttpReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { admitThroughLease } from '../leased-admit.ts';
-import type { AdmitOutcome, ReceivedRequest, SpanSink, Transport } from '../span-sink.ts';
+import { decodeSpans, type AdmitOutcome, type DecodedRequest, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import { ClientProducers } from './client-producers.ts';
 import { handleOtlpHttpRequest, OTLP_TRACES_PATH, type OtlpHttpHandlerOptions } from './otlp-http-handler.ts';
 
@@ -56,6 +56,10 @@ class ClientProducerSink implements SpanSink {
 
   accepting(): boolean {
     return this.service.accepting;
+  }
+
+  decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
+    return decodeSpans(format, body);
   }
 
   async admit(request: ReceivedRequest): Promise<AdmitOutcome> {

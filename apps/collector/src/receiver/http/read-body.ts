@@ -45,6 +45,8 @@ export class BodyAbortedError extends Error {
 export interface ReadBodyOptions {
   readonly maxBytes: number;
   readonly coding: BodyCoding;
+  /** Where an identity body of declared length is read into; default Buffer.allocUnsafeSlow. */
+  readonly allocate?: ((length: number) => Buffer) | undefined;
 }
 
 /**
@@ -72,7 +74,7 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     // Only up to PREALLOCATE_MAX_BYTES, so a client cannot reserve a large buffer by declaring
     // a length it never sends; larger bodies are gathered as they arrive.
     const preallocate = gunzip === undefined && declared !== undefined && declared > 0 && declared <= PREALLOCATE_MAX_BYTES;
-    let body = preallocate ? Buffer.allocUnsafeSlow(declared) : undefined;
+    let body = preallocate ? (options.allocate ?? Buffer.allocUnsafeSlow)(declared) : undefined;
 
     const cleanup = (): void => {
       req.off('data', onWireData);

@@ -4,6 +4,7 @@
  * request larger than a record may be) is re-encoded, split at span boundaries when needed.
  */
 import { encodeTraceRequest, type Span } from '#spanring/otlp';
+import type { DecodedRequest } from '../span-sink.ts';
 
 export interface RingRecord {
   readonly bytes: Uint8Array;
@@ -27,8 +28,10 @@ export function encodeRecord(spans: readonly Span[]): Uint8Array {
 }
 
 /** The records carrying a request, in span order; each at most maxRecordBytes. */
-export function toRecords(spans: readonly Span[], protobuf: Uint8Array | undefined, maxRecordBytes: number): RingRecord[] {
-  if (protobuf !== undefined && protobuf.byteLength <= maxRecordBytes) return [{ bytes: protobuf, spanCount: spans.length }];
+export function toRecords(request: DecodedRequest, maxRecordBytes: number): RingRecord[] {
+  const { protobuf, spans } = request;
+  if (protobuf !== undefined && protobuf.byteLength <= maxRecordBytes) return [{ bytes: protobuf, spanCount: request.spanCount }];
+  if (spans === undefined) throw new Error('a request larger than a ring record must be decoded into spans to be split (RingSink.decode)');
   const records: RingRecord[] = [];
   splitInto(spans, maxRecordBytes, records);
   return records;

@@ -9,6 +9,7 @@
 import { scanValidatedTraceRequest, type Span } from '#spanring/otlp';
 import type { AsyncSpanProducer } from '#spanring/pipeline';
 import type { RecordHandler, SharedChannel } from '#spanring/ringmpsc';
+import type { RecordArena } from './record-arena.ts';
 
 /**
  * Decodes one ring record: an ExportTraceServiceRequest the worker already validated (or
@@ -28,6 +29,11 @@ export interface WorkerIntakeOptions {
   /** Every worker closed its ring or exited (read before emptiness, ring-buffer S6). */
   readonly workersDone: () => boolean;
   readonly logError: (message: string) => void;
+  /**
+   * Where records are copied when the collector releases spans (SpanCollector.releasesSpans,
+   * with arena.release registered as its listener); undefined: a fresh copy per record.
+   */
+  readonly arena?: RecordArena | undefined;
 }
 
 export class WorkerIntake {
@@ -41,7 +47,8 @@ export class WorkerIntake {
   private readonly take: RecordHandler = (bytes, offset, length, ringIndex) => {
     // Safety: the record is valid only during this call (ring-buffer S2/Q5): copy it out
     // before the head moves and the worker may overwrite it.
-    this.record = bytes.slice(offset, offset + length);
+    const arena = this.options.arena;
+    this.record = arena === undefined ? bytes.slice(offset, offset + length) : arena.copy(bytes, offset, length);
     this.recordRing = ringIndex;
   };
 
@@ -73,6 +80,8 @@ export class WorkerIntake {
       this.options.logError(`receiver worker ${ring} wrote an undecodable record (${record.byteLength} bytes), dropped: ${String(error)}`);
       return;
     }
+    // Invariant W12: counted before any of them can reach the collector, and so be released.
+    this.options.arena?.hold(record, spans.length);
     // Invariant W7: no timeout; the worker acknowledged these spans, so they must get in.
     const { accepted, refusal } = await this.options.producers[ring]!.admit(spans, { timeoutMs: Number.POSITIVE_INFINITY });
     if (refusal !== undefined) {

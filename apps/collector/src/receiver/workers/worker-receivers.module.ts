@@ -21,6 +21,7 @@ import type { GrpcReceiverSettings, HttpReceiverSettings } from '../../config/ru
 import { ServiceStatus } from '../../health/health.module.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { ReceiverPool } from './receiver-pool.ts';
+import { RecordArena } from './record-arena.ts';
 import { WorkerIntake } from './worker-intake.ts';
 
 export interface WorkerReceiverSettings {
@@ -46,6 +47,7 @@ export class WorkerReceivers implements OnModuleInit, BeforeApplicationShutdown 
   private readonly status: ServiceStatus | undefined;
   private pool: ReceiverPool | undefined;
   private intake: WorkerIntake | undefined;
+  private arena: RecordArena | undefined;
   private intakeDone: Promise<void> | undefined;
   private leases: ProducerLease[] = [];
   private stopped: Promise<void> | undefined;
@@ -83,6 +85,14 @@ export class WorkerReceivers implements OnModuleInit, BeforeApplicationShutdown 
     return this.intake?.records ?? 0;
   }
 
+  /**
+   * Record copies made into storage an earlier record had used (W12): 0 when the collector
+   * does not release spans (an exporter keeps them until it exports) and every copy is fresh.
+   */
+  get recordCopiesReused(): number {
+    return this.arena?.reusedCopies ?? 0;
+  }
+
   /** Called once if a worker dies unexpectedly; the service should drain and exit non-zero. */
   onFailure(listener: (reason: string) => void): void {
     this.failureListeners.push(listener);
@@ -106,7 +116,12 @@ export class WorkerReceivers implements OnModuleInit, BeforeApplicationShutdown 
     this.stats?.setWorkerRings(() => pool.occupancy());
     // One producer (span ring) per worker ring, held until the intake finished.
     this.leases = Array.from({ length: workers }, (_, index) => this.service.acquire(`receiver-worker:${index}`));
+    const collector = this.service.collector;
+    const arena = collector.releasesSpans ? new RecordArena() : undefined;
+    if (arena !== undefined) collector.onSpansReleased(arena.release);
+    this.arena = arena;
     this.intake = new WorkerIntake({
+      arena,
       channel: pool.channel,
       producers: this.leases.map((lease) => lease.producer),
       workersDone: () => pool.allWorkersDone(),
