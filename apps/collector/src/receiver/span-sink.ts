@@ -33,10 +33,29 @@ export interface ReceivedRequest extends DecodedRequest {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A receiver worker already holds as many request bytes waiting for ring space as it may
+ * (specs/receiver-workers.md W13): refused at once, answered 429 / UNAVAILABLE like a timeout.
+ */
+export class ReceiverOverloadedError extends Error {
+  readonly waitingBytes: number;
+  readonly pendingSpans: number;
+
+  constructor(waitingBytes: number, pendingSpans: number) {
+    super(
+      `the collector is saturated: ${pendingSpans} span(s) refused at once, since ${waitingBytes} bytes of requests ` +
+        'already wait for room in this receiver; retry later',
+    );
+    this.name = 'ReceiverOverloadedError';
+    this.waitingBytes = waitingBytes;
+    this.pendingSpans = pendingSpans;
+  }
+}
+
 /** `accepted` spans are in the pipeline; `refusal` says why the rest are not. */
 export interface AdmitOutcome {
   readonly accepted: number;
-  readonly refusal: BackpressureTimeoutError | CollectorClosedError | undefined;
+  readonly refusal: BackpressureTimeoutError | CollectorClosedError | ReceiverOverloadedError | undefined;
 }
 
 export interface SpanSink {

@@ -9,10 +9,16 @@
  * clients, and awaits ring space through the ring's shared-memory notify (never spins). A
  * request still waiting at its deadline is refused (BackpressureTimeoutError → 429 /
  * UNAVAILABLE); a request of several records cut short keeps what got in (partial success).
+ *
+ * What may wait is bounded in bytes (W13): past `clientBytes` a client that already has a
+ * request waiting is refused at once, past `totalBytes` every newcomer is, so neither a
+ * flooding tenant nor thousands of connections make a worker hold their bodies for seconds.
+ * Refused at once is ReceiverOverloadedError, answered like a timeout (429 / UNAVAILABLE).
+ * A request arriving when nothing waits always may wait, however large it is.
  */
 import { RingClosedError, type SharedRingProducer } from '#spanring/ringmpsc';
 import { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline';
-import type { AdmitOutcome } from '../span-sink.ts';
+import { ReceiverOverloadedError, type AdmitOutcome } from '../span-sink.ts';
 import type { RingRecord } from './records.ts';
 
 interface PendingWrite {
@@ -30,9 +36,20 @@ interface PendingWrite {
   expire(): void;
 }
 
+/** Bytes of records allowed to wait for ring space (W13). */
+export interface WaitingLimits {
+  /** Above this, a request whose client already has one waiting is refused at once. */
+  readonly clientBytes: number;
+  /** Above this, every request that would wait is refused at once. */
+  readonly totalBytes: number;
+}
+
 export class FairRingWriter {
   private readonly producer: SharedRingProducer;
   private readonly timeoutMs: number;
+  private readonly limits: WaitingLimits;
+  /** Bytes of the records not yet written of the requests waiting now. */
+  private waitingBytes = 0;
   /** Client key → its waiting requests, oldest first; only clients with something waiting. */
   private readonly queues = new Map<string, PendingWrite[]>();
   /** Round-robin order over the keys of `queues`. */
@@ -42,9 +59,15 @@ export class FairRingWriter {
   private closedByConsumer = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(producer: SharedRingProducer, timeoutMs: number) {
+  constructor(producer: SharedRingProducer, timeoutMs: number, limits: WaitingLimits) {
     this.producer = producer;
     this.timeoutMs = timeoutMs;
+    this.limits = limits;
+  }
+
+  /** Bytes waiting for ring space now. */
+  get bytesWaiting(): number {
+    return this.waitingBytes;
   }
 
   /** Requests waiting for ring space now. */
@@ -70,12 +93,17 @@ export class FairRingWriter {
       if (written > 0) this.producer.publish();
       if (written === records.length) return Promise.resolve({ accepted: totalSpans, refusal: undefined });
     }
+    const bytes = recordBytes(records, written);
+    if (this.mustRefuse(clientKey, bytes)) {
+      return Promise.resolve({ accepted: acceptedSpans, refusal: new ReceiverOverloadedError(this.waitingBytes, totalSpans - acceptedSpans) });
+    }
     return new Promise<AdmitOutcome>((resolve, reject) => {
       const finish = (): boolean => {
         if (pending.settled) return false;
         pending.settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        this.waitingBytes -= recordBytes(pending.records, pending.next);
         this.remove(pending);
         // Invariant W3: what a request wrote is published before it is answered.
         if (pending.acceptedSpans > 0) this.producer.publish();
@@ -105,6 +133,7 @@ export class FairRingWriter {
       const onAbort = (): void => refuse();
       signal.addEventListener('abort', onAbort, { once: true });
       this.enqueue(pending);
+      this.waitingBytes += bytes;
       if (signal.aborted) refuse();
       if (!this.pumping) void this.pump();
     });
@@ -132,6 +161,7 @@ export class FairRingWriter {
           return;
         }
         if (wrote) {
+          this.waitingBytes -= record.bytes.byteLength;
           pending.acceptedSpans += record.spanCount;
           pending.next++;
           if (pending.next === pending.records.length) pending.settle({ accepted: pending.acceptedSpans, refusal: undefined });
@@ -152,6 +182,13 @@ export class FairRingWriter {
       this.pumping = false;
       this.notifyIdle();
     }
+  }
+
+  /** Invariant W13: whether a request of `bytes` still to write must be refused instead of waiting. */
+  private mustRefuse(clientKey: string, bytes: number): boolean {
+    if (this.waitingBytes === 0) return false;
+    const after = this.waitingBytes + bytes;
+    return after > this.limits.totalBytes || (after > this.limits.clientBytes && this.queues.has(clientKey));
   }
 
   /** Claim, copy, commit: one record straight into ring memory; false when it does not fit now. */
@@ -212,6 +249,12 @@ export class FairRingWriter {
     if (this.turns.length > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
+}
+
+function recordBytes(records: readonly RingRecord[], from: number): number {
+  let bytes = 0;
+  for (let i = from; i < records.length; i++) bytes += records[i]!.bytes.byteLength;
+  return bytes;
 }
 
 function spanCount(records: readonly RingRecord[], from: number): number {

@@ -37,7 +37,9 @@ const logger: ReceiverLogger = {
 
 // Invariant W2: this thread is the ring's only producer.
 const producer = new SharedRingProducer(data.ring);
-const writer = new FairRingWriter(producer, data.backpressureTimeoutMs);
+// Invariant W13: past 2 rings' worth of waiting bytes only clients with nothing waiting may wait; past 4, none.
+const ringBytes = producer.maxRecordBytes;
+const writer = new FairRingWriter(producer, data.backpressureTimeoutMs, { clientBytes: 2 * ringBytes, totalBytes: 4 * ringBytes });
 const sink = new RingSink(writer, data.counters, producer.maxRecordBytes, data.retryAfterSeconds);
 
 /** Requests being handled now (HTTP), so a drain can wait for them. */
