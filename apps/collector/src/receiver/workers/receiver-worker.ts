@@ -21,6 +21,7 @@ import type { ReceiverLogger } from '../span-sink.ts';
 import { FairRingWriter } from './fair-ring-writer.ts';
 import type { MainMessage, ReceiverWorkerData, WorkerMessage } from './protocol.ts';
 import { RingSink } from './ring-sink.ts';
+import { YoungGarbageNudge } from './young-garbage-nudge.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('receiver-worker.ts runs only as a worker thread (see receiver-pool.ts)');
@@ -42,6 +43,8 @@ const ringBytes = producer.maxRecordBytes;
 const writer = new FairRingWriter(producer, data.backpressureTimeoutMs, { clientBytes: 2 * ringBytes, totalBytes: 4 * ringBytes });
 const sink = new RingSink(writer, data.counters, producer.maxRecordBytes, data.retryAfterSeconds);
 
+const nudge = new YoungGarbageNudge();
+
 /** Requests being handled now (HTTP), so a drain can wait for them. */
 const httpRequests = { inFlight: 0 };
 
@@ -50,6 +53,7 @@ function startHttp(settings: NonNullable<ReceiverWorkerData['http']>): Promise<H
   const server = createHttpServer((req, res) => {
     if ((req.url ?? '/').split('?')[0] !== OTLP_TRACES_PATH) return sendOtlpNotFound(req, res);
     httpRequests.inFlight++;
+    nudge.received(Number(req.headers['content-length'] ?? 0) || 0);
     void handleOtlpHttpRequest(req, res, options).finally(() => httpRequests.inFlight--);
   });
   return listen(server, settings.host, settings.port);
