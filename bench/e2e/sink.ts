@@ -11,9 +11,8 @@
  * (grpc-encoding gzip) when the deserializer sees it.
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { decodeTraceRequest } from '#spanring/otlp';
+import { decodeTraceRequest, TRACE_EXPORT_PATH } from '#spanring/otlp';
 
-const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 /** Batches may exceed grpc-js's 4 MiB default: send_batch_max_size 0 means no limit. */
 const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
 const CROSS_CHECK_EVERY = 64;

@@ -13,10 +13,11 @@ import {
   decodeTraceResponse,
   encodeTraceRequest,
   RETRY_INFO_TYPE_URL,
+  TRACE_EXPORT_PATH,
 } from '#spanring/otlp';
 import type { InstrumentationScope, Resource, Span } from '#spanring/otlp';
 import { CollectorModule, SpanCollectorService } from '#spanring/nest';
-import { ExportError, SILENT_LOGGER, TRACE_EXPORT_PATH } from '#spanring/pipeline';
+import { ExportError, SILENT_LOGGER } from '#spanring/pipeline';
 import type { ExporterSettingsInput, PipelineOptionsInput, SpanExporter } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcReceiverModule } from '../../apps/collector/src/receiver/grpc/grpc-receiver.module.ts';

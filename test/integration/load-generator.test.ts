@@ -17,6 +17,7 @@ import {
   encodeTraceResponse,
   encodeTraceResponseJson,
   RETRY_INFO_TYPE_URL,
+  TRACE_EXPORT_PATH,
 } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,8 +27,6 @@ import { buildRequestPool, MAX_TRACE_SPANS } from '../../tools/load/request-buil
 import { runLoad } from '../../tools/load/run.ts';
 import { LatencyHistogram } from '../../tools/load/stats.ts';
 import type { LoadSummary } from '../../tools/load/stats.ts';
-
-const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 // ---------------------------------------------------------------------------------------------
 // What a test server counts

@@ -3,8 +3,8 @@
 // SDK conformance runs in sdk-*.test.ts, fairness in http-fairness.e2e.test.ts, the SIGTERM
 // drain in binary.e2e.test.ts, each parameterised over worker mode.
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { decodeTraceRequest, decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, type Span } from '#spanring/otlp';
-import { TRACE_EXPORT_PATH, type EncodingSpanExporter } from '#spanring/pipeline';
+import { decodeTraceRequest, decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, TRACE_EXPORT_PATH, type Span } from '#spanring/otlp';
+import type { EncodingSpanExporter } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSpans, MemoryExporter, parseStatus, parseTraceResponse, SlowExporter } from '../e2e/http-receiver.support.ts';
 import { startWorkerApp, type WorkerApp } from './receiver-workers.support.ts';

@@ -22,14 +22,13 @@ import {
   decodeTraceResponse,
   decodeTraceResponseJson,
   RETRY_INFO_TYPE_URL,
+  TRACE_EXPORT_PATH,
 } from '#spanring/otlp';
 import type { TraceExportResponse } from '#spanring/otlp';
 import type { LoadOptions } from './options.ts';
 import type { PreparedRequest } from './request-builder.ts';
 import type { RequestOutcome } from './stats.ts';
 
-/** The OTLP trace service method, fixed by opentelemetry-proto. */
-export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /** Answers are small (a response or a status); anything bigger is cut off rather than buffered. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -17,6 +17,12 @@ export type Wire = (typeof Wire)[keyof typeof Wire];
 
 export const WIRE_NAMES: readonly string[] = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32'];
 
+/**
+ * The gRPC method of the OTLP trace service (opentelemetry-proto: package
+ * opentelemetry.proto.collector.trace.v1, service TraceService, rpc Export).
+ */
+export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
 /** The tag byte(s) value of a field: field number and wire type packed as protobuf does. */
 function tag(fieldNumber: number, wire: Wire): number {
   return fieldNumber * 8 + wire;

@@ -30,7 +30,7 @@ export { isEncodingExporter, type EncodingSpanExporter, type ExportOutcome, type
 export { DebugExporter, type DebugExporterOptions, type DebugVerbosity, type TextOutput } from './exporter/debug.ts';
 export { canonicalExporterType, EXPORTER_TYPES, type ExporterType } from './exporter/exporter-types.ts';
 export { FileExporter, type FileExporterOptions, type FileRotationOptions } from './exporter/file.ts';
-export { OtlpGrpcExporter, TRACE_EXPORT_PATH, type OtlpGrpcExporterOptions } from './exporter/otlp-grpc.ts';
+export { OtlpGrpcExporter, type OtlpGrpcExporterOptions } from './exporter/otlp-grpc.ts';
 export { OtlpHttpExporter, type OtlpHttpExporterOptions } from './exporter/otlp-http.ts';
 export type { TlsOptions } from './exporter/tls.ts';
 export { SILENT_LOGGER, type PipelineLogger } from './logger.ts';

@@ -4,7 +4,7 @@
  * draining collector refuses without admitting, and the lease is returned whatever happens.
  */
 import type { ProducerLease } from '#spanring/nest';
-import { CollectorClosedError } from '#spanring/pipeline';
+import { CollectorClosedError } from '#spanring/pipeline/errors';
 import type { AdmitOutcome, ReceivedRequest } from './span-sink.ts';
 
 export async function admitThroughLease(request: ReceivedRequest, lease: () => ProducerLease, timeoutMs: number): Promise<AdmitOutcome> {

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import type { BufferPool } from './buffer-pool.ts';
 import type { Span } from '#spanring/otlp';
-import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline';
+import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
 import { decodeTraceRequestJson, scanTraceRequest } from '#spanring/otlp';
 
 export type Transport = 'http' | 'grpc';

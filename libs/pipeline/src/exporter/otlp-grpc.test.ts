@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeTraceRequest, encodeRetryInfo, encodeRpcStatus, encodeTraceResponse, RETRY_INFO_TYPE_URL } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
-import { OtlpGrpcExporter, TRACE_EXPORT_PATH } from './otlp-grpc.ts';
+import { TRACE_EXPORT_PATH } from '#spanring/otlp';
+import { OtlpGrpcExporter } from './otlp-grpc.ts';
 import type { OtlpGrpcExporterOptions } from './otlp-grpc.ts';
 import { fullyPopulatedSpans, simpleSpans } from './test-spans.ts';
 

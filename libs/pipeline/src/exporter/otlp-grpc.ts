@@ -29,7 +29,7 @@ import {
   createInsecureCredentials,
   createSslCredentials,
 } from '@opentelemetry/otlp-grpc-exporter-base';
-import { decodeTraceResponse, encodeTraceRequest, OtlpDecodeError } from '#spanring/otlp';
+import { decodeTraceResponse, encodeTraceRequest, OtlpDecodeError, TRACE_EXPORT_PATH } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
 import { abortedError, encodeOrFail } from './export-errors.ts';
@@ -39,9 +39,6 @@ import { classifyGrpcFailure } from './retry-policy.ts';
 import type { ExportOutcome, SpanExporter } from './span-exporter.ts';
 import { loadTlsMaterial } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
-
-/** The OTLP trace service method, fixed by opentelemetry-proto. */
-export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /** Collector defaults (otlpexporter): gzip, and exporterhelper's 5 s timeout. */
 const DEFAULT_COMPRESSION = 'gzip';

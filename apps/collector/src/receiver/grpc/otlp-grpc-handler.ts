@@ -9,7 +9,7 @@
  */
 import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
 import { encodeTraceResponse, OtlpDecodeError } from '#spanring/otlp';
-import { CollectorClosedError } from '#spanring/pipeline';
+import { CollectorClosedError } from '#spanring/pipeline/errors';
 import type { DecodedRequest, ReceiverLogger, SpanSink } from '../span-sink.ts';
 import { clientKeyOf, InvalidTenantError } from './client-key.ts';
 import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';

@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { TRACE_EXPORT_PATH } from '#spanring/pipeline';
+import { TRACE_EXPORT_PATH } from '#spanring/otlp';
 
 /**
  * opentelemetry.proto.collector.trace.v1.TraceService, written by hand with raw-bytes

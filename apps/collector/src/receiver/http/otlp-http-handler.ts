@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OtlpDecodeError } from '#spanring/otlp';
-import { CollectorClosedError } from '#spanring/pipeline';
+import { CollectorClosedError } from '#spanring/pipeline/errors';
 import type { DecodedRequest, ReceiverLogger, SpanSink } from '../span-sink.ts';
 import { httpClientKey, InvalidTenantError, parseTenant, TENANT_HEADER } from './client-key.ts';
 import {

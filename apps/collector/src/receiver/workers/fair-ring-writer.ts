@@ -17,7 +17,7 @@
  * A request arriving when nothing waits always may wait, however large it is.
  */
 import { RingClosedError, type SharedRingProducer } from '#spanring/ringmpsc';
-import { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline';
+import { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
 import { ReceiverOverloadedError, type AdmitOutcome } from '../span-sink.ts';
 import type { RingRecord } from './records.ts';
 
