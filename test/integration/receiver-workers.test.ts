@@ -6,7 +6,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { decodeTraceRequest, decodeTraceResponse, encodeTraceRequest, encodeTraceRequestJson, TRACE_EXPORT_PATH, type Span } from '#spanring/otlp';
 import type { EncodingSpanExporter } from '#spanring/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSpans, MemoryExporter, parseStatus, parseTraceResponse, SlowExporter } from '../e2e/http-receiver.support.ts';
+import { makeSpans, MemoryExporter, parseStatus, parseTraceResponse, SlowExporter, until } from '../e2e/http-receiver.support.ts';
 import { startWorkerApp, type WorkerApp } from './receiver-workers.support.ts';
 import { WORKER_RING_BITS } from '../../apps/collector/src/receiver/workers/index.ts';
 
@@ -248,5 +248,28 @@ describe('receiver worker threads', () => {
     await service.close();
     expect(service.receivers.recordCopiesReused).toBeGreaterThan(0);
     expect(exporter.spans.toSorted(byName)).toEqual(decodeTraceRequest(encodeTraceRequest(sent)).toSorted(byName));
+  });
+
+  it('a worker dying at runtime turns readiness to failed, tells onFailure, and loses nothing already acknowledged', async () => {
+    const exporter = new MemoryExporter();
+    service = await startWorkerApp({ exporter, workers: 2, pipeline: { batch: { timeoutMs: 5 } } });
+    const failures: string[] = [];
+    service.receivers.onFailure((reason) => failures.push(reason));
+    const before = makeSpans('before', 200);
+    expect(await postHttp(service.httpUrl, before, 'protobuf')).toMatchObject({ ok: true, accepted: 200 });
+    expect((await fetch(service.healthUrl)).status).toBe(200);
+
+    // A crash from outside the worker's code (no test hook in the product): end its thread.
+    const { pool } = service.receivers as unknown as { pool: { slots: { worker: { terminate(): Promise<number> } }[] } };
+    await pool.slots[0]!.worker.terminate();
+    await until(() => failures.length > 0, 10_000, 'onFailure');
+    expect(failures).toEqual([expect.stringMatching(/^receiver worker 0 died: exited with code 1/)]);
+    const health = await fetch(service.healthUrl);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'Server not available', state: 'failed' });
+
+    // What the binary then does (main.ts): drain and exit 1. Nothing acknowledged is lost.
+    await service.close();
+    expect(exporter.spans.map(spanKey).toSorted()).toEqual(before.map(spanKey).toSorted());
   });
 });
