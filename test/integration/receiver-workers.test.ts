@@ -272,4 +272,60 @@ describe('receiver worker threads', () => {
     await service.close();
     expect(exporter.spans.map(spanKey).toSorted()).toEqual(before.map(spanKey).toSorted());
   });
+
+  it('gRPC fairness: a client flooding 32 streams on one connection is pushed back while a quiet client on another gets every span in', async () => {
+    // A backend slower than the flood: 256 spans per 20 ms, one batch at a time.
+    const exporter = new SlowExporter(20);
+    service = await startWorkerApp({
+      exporter,
+      workers: 1,
+      // 64 KiB worker ring: a few flood requests at a time, so the flood waits in the worker's queue.
+      workerRingBits: 16,
+      exporterSettings: { queue: { queueSize: 1, numConsumers: 1 } },
+      pipeline: { collector: { ringBits: 10, backpressureTimeoutMs: 300 }, batch: { sendBatchSize: 256, sendBatchMaxSize: 256, timeoutMs: 5 } },
+    });
+    // A local subchannel pool each: two connections, so two clients to the worker's round-robin.
+    const options = { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 };
+    const flooder = new Client(service.grpcTarget, credentials.createInsecure(), options);
+    const quietClient = new Client(service.grpcTarget, credentials.createInsecure(), options);
+    const quiet = { done: false };
+    const flood = { ok: 0, unavailable: 0, other: [] as (number | string)[] };
+    let floodSeq = 0;
+    const floodLoop = async (): Promise<void> => {
+      for (let i = 0; i < 200 && !quiet.done; i++) {
+        const answer = await postGrpc(flooder, makeSpans('flood', 128, floodSeq++ * 128));
+        if (answer.ok) flood.ok++;
+        else if (answer.code === status.UNAVAILABLE) flood.unavailable++;
+        else flood.other.push(answer.code);
+      }
+    };
+    const floodDone = Promise.all(Array.from({ length: 32 }, floodLoop));
+    try {
+      await until(() => flood.unavailable > 0, 20_000, 'the flood to be pushed back');
+      const unavailableBefore = flood.unavailable;
+      const quietAnswers: Answer[] = [];
+      for (let i = 0; i < 100 && (i < 40 || flood.unavailable === unavailableBefore); i++) {
+        quietAnswers.push(await postGrpc(quietClient, makeSpans('quiet', 16, i * 16)));
+      }
+      quiet.done = true;
+      await floodDone;
+      // Every quiet request got in while the flood kept being refused around it.
+      expect(quietAnswers.filter((answer) => !answer.ok)).toEqual([]);
+      expect(flood.unavailable).toBeGreaterThan(unavailableBefore);
+      expect(flood.other).toEqual([]);
+      await service.close();
+      const names = exporter.spans.map((span) => span.name);
+      expect(names.filter((name) => name.startsWith('quiet')).toSorted()).toEqual(
+        makeSpans('quiet', quietAnswers.length * 16)
+          .map((span) => span.name)
+          .toSorted(),
+      );
+      expect(names.filter((name) => name.startsWith('flood'))).toHaveLength(flood.ok * 128);
+    } finally {
+      quiet.done = true;
+      await floodDone;
+      flooder.close();
+      quietClient.close();
+    }
+  });
 });
