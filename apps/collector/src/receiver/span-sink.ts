@@ -16,6 +16,8 @@ export type Transport = 'http' | 'grpc';
 /** A request body, validated, in the form its sink admits (SpanSink.decode). */
 export interface DecodedRequest {
   readonly spanCount: number;
+  /** Size of the request body as decoded (after decompression): what waiting for room holds. */
+  readonly bytes: number;
   /** The spans; undefined when the sink's decode only validated the bytes, to pass them on as they are. */
   readonly spans: readonly Span[] | undefined;
   /** The (decompressed) protobuf request bytes, when the request came as protobuf. */
@@ -34,8 +36,8 @@ export interface ReceivedRequest extends DecodedRequest {
 }
 
 /**
- * A receiver worker already holds as many request bytes waiting for ring space as it may
- * (specs/receiver-workers.md W13): refused at once, answered 429 / UNAVAILABLE like a timeout.
+ * The receiver already holds as many request bytes waiting for room as it may (waiting-limits.ts):
+ * refused at once, answered 429 / UNAVAILABLE like a backpressure timeout.
  */
 export class ReceiverOverloadedError extends Error {
   readonly waitingBytes: number;
@@ -91,5 +93,5 @@ export interface ReceiverLogger {
  */
 export function decodeSpans(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
   const spans = format === 'protobuf' ? scanTraceRequest(body) : decodeTraceRequestJson(body);
-  return { spanCount: spans.length, spans, protobuf: format === 'protobuf' ? body : undefined };
+  return { spanCount: spans.length, bytes: body.byteLength, spans, protobuf: format === 'protobuf' ? body : undefined };
 }

@@ -4,6 +4,7 @@ import { SpanCollectorService } from '#spanring/nest';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { admitThroughLease } from '../leased-admit.ts';
+import { WaitingRequests } from '../waiting-limits.ts';
 import { decodeSpans, type AdmitOutcome, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
 import { createTraceExportHandler, formatAddress } from './otlp-grpc-handler.ts';
@@ -146,13 +147,15 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     const service = this.service;
     const stats = this.stats;
     const leases = this.leases;
+    // Invariant W13: what may wait for ring space in this receiver.
+    const waiting = new WaitingRequests();
     const isClosing = (): boolean => this.closing;
     return {
       retryAfterSeconds: service.retryAfterSeconds,
       accepting: () => !isClosing() && service.accepting,
       decode: decodeSpans,
       admit: (request: ReceivedRequest): Promise<AdmitOutcome> =>
-        admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs),
+        admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs, waiting),
       count: (transport: Transport, accepted: number, refused: number) => stats?.record(transport, accepted, refused),
     };
   }

@@ -4,6 +4,7 @@ import { SpanCollectorService } from '#spanring/nest';
 import { HTTP_RECEIVER_SETTINGS, type HttpReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { admitThroughLease } from '../leased-admit.ts';
+import { WaitingRequests } from '../waiting-limits.ts';
 import { decodeSpans, type AdmitOutcome, type DecodedRequest, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import { ClientProducers } from './client-producers.ts';
 import { handleOtlpHttpRequest, OTLP_TRACES_PATH, type OtlpHttpHandlerOptions } from './otlp-http-handler.ts';
@@ -46,6 +47,8 @@ class ClientProducerSink implements SpanSink {
   private readonly service: SpanCollectorService;
   private readonly clients: ClientProducers;
   private readonly stats: ReceiverStats | undefined;
+  /** Invariant W13: what may wait for ring space in this receiver. */
+  private readonly waiting = new WaitingRequests();
 
   constructor(service: SpanCollectorService, clients: ClientProducers, stats: ReceiverStats | undefined) {
     this.service = service;
@@ -66,7 +69,7 @@ class ClientProducerSink implements SpanSink {
     const socket = request.socket;
     if (socket === undefined) throw new Error('an OTLP/HTTP request always has a socket');
     const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-    return admitThroughLease(request, () => this.clients.acquire(socket, request.clientKey), timeoutMs);
+    return admitThroughLease(request, () => this.clients.acquire(socket, request.clientKey), timeoutMs, this.waiting);
   }
 
   count(transport: Transport, accepted: number, refused: number): void {

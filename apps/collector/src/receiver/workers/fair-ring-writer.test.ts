@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createSharedRing, SharedRingConsumer, SharedRingProducer } from '#spanring/ringmpsc';
 import { ReceiverOverloadedError } from '../span-sink.ts';
-import { FairRingWriter, type WaitingLimits } from './fair-ring-writer.ts';
+import type { WaitingLimits } from '../waiting-limits.ts';
+import { FairRingWriter } from './fair-ring-writer.ts';
 
 const RECORD_BYTES = 300;
 

@@ -10,15 +10,13 @@
  * request still waiting at its deadline is refused (BackpressureTimeoutError → 429 /
  * UNAVAILABLE); a request of several records cut short keeps what got in (partial success).
  *
- * What may wait is bounded in bytes (W13): past `clientBytes` a client that already has a
- * request waiting is refused at once, past `totalBytes` every newcomer is, so neither a
- * flooding tenant nor thousands of connections make a worker hold their bodies for seconds.
- * Refused at once is ReceiverOverloadedError, answered like a timeout (429 / UNAVAILABLE).
- * A request arriving when nothing waits always may wait, however large it is.
+ * What may wait is bounded in bytes (W13, waiting-limits.ts), so neither a flooding tenant nor
+ * thousands of connections make a worker hold their bodies for seconds.
  */
 import { RingClosedError, type SharedRingProducer } from '#spanring/ringmpsc';
 import { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
 import { ReceiverOverloadedError, type AdmitOutcome } from '../span-sink.ts';
+import { mustRefuseWaiting, type WaitingLimits } from '../waiting-limits.ts';
 import type { RingRecord } from './records.ts';
 
 interface PendingWrite {
@@ -34,14 +32,6 @@ interface PendingWrite {
   fail(error: unknown): void;
   /** The deadline passed (or the client left): refuse what has not been written. */
   expire(): void;
-}
-
-/** Bytes of records allowed to wait for ring space (W13). */
-export interface WaitingLimits {
-  /** Above this, a request whose client already has one waiting is refused at once. */
-  readonly clientBytes: number;
-  /** Above this, every request that would wait is refused at once. */
-  readonly totalBytes: number;
 }
 
 export class FairRingWriter {
@@ -186,9 +176,7 @@ export class FairRingWriter {
 
   /** Invariant W13: whether a request of `bytes` still to write must be refused instead of waiting. */
   private mustRefuse(clientKey: string, bytes: number): boolean {
-    if (this.waitingBytes === 0) return false;
-    const after = this.waitingBytes + bytes;
-    return after > this.limits.totalBytes || (after > this.limits.clientBytes && this.queues.has(clientKey));
+    return mustRefuseWaiting(this.limits, this.waitingBytes, bytes, this.queues.has(clientKey));
   }
 
   /** Claim, copy, commit: one record straight into ring memory; false when it does not fit now. */

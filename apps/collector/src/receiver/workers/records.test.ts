@@ -6,8 +6,8 @@ import { SpanTooLargeError, toRecords } from './records.ts';
 describe('receiver worker ring records', () => {
   const spans = Array.from({ length: 300 }, (_, i) => makeSpan(i >> 3, i));
   const protobuf = encodeTraceRequest(spans);
-  const fromProtobuf = { spanCount: spans.length, spans, protobuf };
-  const fromJson = { spanCount: spans.length, spans, protobuf: undefined };
+  const fromProtobuf = { spanCount: spans.length, bytes: protobuf.byteLength, spans, protobuf };
+  const fromJson = { spanCount: spans.length, bytes: 0, spans, protobuf: undefined };
 
   it('writes a protobuf request that fits as one record, byte for byte', () => {
     const [record, ...rest] = toRecords(fromProtobuf, protobuf.byteLength);
@@ -17,10 +17,10 @@ describe('receiver worker ring records', () => {
   });
 
   it('passes on validated-only protobuf bytes (no spans built) with their span count', () => {
-    const [record, ...rest] = toRecords({ spanCount: 300, spans: undefined, protobuf }, protobuf.byteLength);
+    const [record, ...rest] = toRecords({ spanCount: 300, bytes: protobuf.byteLength, spans: undefined, protobuf }, protobuf.byteLength);
     expect(rest).toEqual([]);
     expect(record).toEqual({ bytes: protobuf, spanCount: 300 });
-    expect(() => toRecords({ spanCount: 300, spans: undefined, protobuf }, protobuf.byteLength - 1)).toThrow(/must be decoded into spans/);
+    expect(() => toRecords({ spanCount: 300, bytes: protobuf.byteLength, spans: undefined, protobuf }, protobuf.byteLength - 1)).toThrow(/must be decoded into spans/);
   });
 
   it('splits a larger request at span boundaries into valid requests that fit, in order, losing nothing', () => {
@@ -40,6 +40,6 @@ describe('receiver worker ring records', () => {
   });
 
   it('refuses a single span larger than a record with a typed error', () => {
-    expect(() => toRecords({ spanCount: 1, spans: spans.slice(0, 1), protobuf: undefined }, 16)).toThrow(SpanTooLargeError);
+    expect(() => toRecords({ spanCount: 1, bytes: 0, spans: spans.slice(0, 1), protobuf: undefined }, 16)).toThrow(SpanTooLargeError);
   });
 });

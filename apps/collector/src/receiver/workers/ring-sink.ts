@@ -46,7 +46,7 @@ export class RingSink implements SpanSink {
     // A protobuf request that fits a record goes into the ring byte for byte (records.ts), so
     // checking it is enough: spans built here would only be garbage once the bytes are copied.
     if (format === 'protobuf' && body.byteLength <= this.maxRecordBytes) {
-      return { spanCount: validateTraceRequest(body), spans: undefined, protobuf: body };
+      return { spanCount: validateTraceRequest(body), bytes: body.byteLength, spans: undefined, protobuf: body };
     }
     return decodeSpans(format, body);
   }
