@@ -132,6 +132,8 @@ interface PhaseResult {
   readonly benchCpuSeconds: number;
   /** Spans the output received over the same interval. */
   readonly exported: number;
+  /** The child's peak resident set (VmHWM) from its start until the end of this phase. */
+  readonly peakRssBytesSoFar: number;
   /** False when the output had not caught up within CATCH_UP_LIMIT_MS. */
   readonly caughtUp: boolean;
 }
@@ -236,7 +238,8 @@ class ConfigRun {
     this.acknowledged += summary.spans.acknowledged;
     const { caughtUp, at } = await this.catchUp();
     const cpu = cpuSeconds(this.pid) - cpu0;
-    this.maxThreads = Math.max(this.maxThreads, memory(this.pid).threads);
+    const afterPhase = memory(this.pid);
+    this.maxThreads = Math.max(this.maxThreads, afterPhase.threads);
     const wallSeconds = (Math.max(at, loadEnd) - start) / 1000;
     const bench = process.cpuUsage(bench0);
     const measured: PhaseResult = {
@@ -247,6 +250,7 @@ class ConfigRun {
       benchCpuSeconds: (bench.user + bench.system) / 1e6,
       exported: this.exported() - exported0,
       caughtUp,
+      peakRssBytesSoFar: afterPhase.peakRssBytes,
     };
     const errors = Object.entries(summary.errorsByStatus);
     log(
@@ -254,7 +258,8 @@ class ConfigRun {
         `${formatRate(measured.sustainedSpansPerSecond)} spans/s sustained (output caught up after ${wallSeconds.toFixed(1)} s), ` +
         `refused ${summary.spans.refused}, errors ${summary.requests.errors}${errors.length > 0 ? ` ${JSON.stringify(summary.errorsByStatus)}` : ''}, ` +
         `p99 ${summary.latencyMs.p99 ?? '-'} ms; child ${cpu.toFixed(2)} CPU-s over ${wallSeconds.toFixed(2)} s ` +
-        `(${formatRate(summary.spans.acknowledged / cpu)} spans/CPU-s), bench process ${measured.benchCpuSeconds.toFixed(2)} CPU-s` +
+        `(${formatRate(summary.spans.acknowledged / cpu)} spans/CPU-s), bench process ${measured.benchCpuSeconds.toFixed(2)} CPU-s, ` +
+        `peak RSS so far ${mb(afterPhase.peakRssBytes).toFixed(0)} MB` +
         (caughtUp ? '' : ' [output did not catch up]'),
     );
     if (errors.length > 0) log(`    error samples: ${JSON.stringify(summary.errorSamples)}`);
@@ -516,6 +521,7 @@ function phaseDetails(p: PhaseResult): Record<string, unknown> {
     exported: p.exported,
     caughtUp: p.caughtUp,
     errorsByStatus: p.summary.errorsByStatus,
+    peakRssMBSoFar: Number(mb(p.peakRssBytesSoFar).toFixed(1)),
   };
 }
 
@@ -674,6 +680,8 @@ async function main(): Promise<void> {
     checks.push(check(`${n}.p99-half-ms`, `${n}: p99 at 50% of saturation`, p99, 'ms', isMain ? `<= ${P99_TARGET_MS}` : null, isMain ? p99 <= P99_TARGET_MS : null, p99.toFixed(2)));
     const rss = mb(r.peakRssBytes);
     checks.push(check(`${n}.peak-rss-mb`, `${n}: peak RSS`, rss, 'MB', isMain ? `<= ${PEAK_RSS_TARGET_MB}` : null, isMain ? rss <= PEAK_RSS_TARGET_MB : null, rss.toFixed(0)));
+    const beforeOverload = mb(r.half.peakRssBytesSoFar);
+    checks.push(check(`${n}.peak-rss-before-2x-mb`, `${n}: peak RSS before the 2x phase`, beforeOverload, 'MB', null, null, beforeOverload.toFixed(0)));
     const offered = overloadOffered(r);
     checks.push(check(`${n}.overload-offered`, `${n}: 2x phase offered (x the saturating rate)`, offered, 'x', null, null, offered.toFixed(2)));
     checks.push(check(`${n}.overload-refused`, `${n}: refused at 2x (429/503)`, r.overload.summary.spans.refused, 'spans', null, null));
@@ -707,7 +715,8 @@ async function main(): Promise<void> {
     `${verdict(spansPerCpuSecond(headline) >= SPANS_PER_CPU_SECOND_TARGET)}  >= ${formatRate(SPANS_PER_CPU_SECOND_TARGET)} spans per collector CPU-s: ${formatRate(spansPerCpuSecond(headline))} (${cpuPerMillion(headline).toFixed(2)} CPU-s per 1M spans)`,
     `${verdict(headlineRatio.met === true)}  >= ${BASELINE_RATIO_TARGET}x the baseline's spans per CPU-s: ${headlineRatio.value.toFixed(2)}x (baseline ${formatRate(spansPerCpuSecond(baseline))})`,
     `${verdict(headlineP99 <= P99_TARGET_MS)}  p99 <= ${P99_TARGET_MS} ms at 50% of saturation: ${headlineP99.toFixed(2)} ms (at ${headline.halfRate.toFixed(0)} req/s)`,
-    `${verdict(mb(headline.peakRssBytes) <= PEAK_RSS_TARGET_MB)}  peak RSS <= ${PEAK_RSS_TARGET_MB} MB: ${mb(headline.peakRssBytes).toFixed(0)} MB`,
+    `${verdict(mb(headline.peakRssBytes) <= PEAK_RSS_TARGET_MB)}  peak RSS <= ${PEAK_RSS_TARGET_MB} MB: ${mb(headline.peakRssBytes).toFixed(0)} MB` +
+      ` (${mb(headline.half.peakRssBytesSoFar).toFixed(0)} MB before the 2x phase)`,
     `${verdict(lostTotal === 0)}  0 spans lost: ${lostTotal} over every Spanring configuration (${spanringResults.map((r) => `${r.config.name} ${lostOf(r)}`).join(', ')})`,
   ];
 
@@ -784,7 +793,7 @@ async function main(): Promise<void> {
       ` Every run bounded by its duration and by ${formatRate(MAX_SPANS_PER_SECOND_BOUND)} spans per second of it.`,
     `CPU: /proc/<pid>/stat utime+stime of the child, which sums all its threads (receiver workers included), clock ticks ${ticks.perSecond}/s (${ticks.source}); ` +
       '"bench CPU" is this process (generator + sink), which shares the 2 cores with the child.',
-    'Peak RSS: the child\'s VmHWM before SIGTERM. lost = max(acknowledged, the collector\'s own accepted count) − exported after the SIGTERM drain,' +
+    'Peak RSS: the child\'s VmHWM before SIGTERM (each phase\'s log line and the JSON give it as of that phase). lost = max(acknowledged, the collector\'s own accepted count) − exported after the SIGTERM drain,' +
       ' over all phases (warm-up, saturation, half, overload); surplus = exported − acknowledged when positive: requests the collector accepted' +
       ' after the generator\'s 10 s deadline ("late": errors there) or spans exported twice (an export retried after the sink had it: at-least-once);' +
       ' "retries": the collector\'s spanring_exporter_retries_total.',
