@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from './errors.ts';
 import {
+  countTraceRequestSpans,
   decodeTraceRequest,
   encodeTraceRequest,
   plainSpan,
@@ -116,6 +117,25 @@ describe('scanTraceRequest', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('countTraceRequestSpans counts what the decoder decodes, on every input the decoder accepts', () => {
+    fc.assert(
+      fc.property(shape, fc.nat(), fc.integer({ min: 0, max: 255 }), (request, at, byte) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        expect(countTraceRequestSpans(bytes)).toBe(spansOf(request).length);
+        if (bytes.length === 0) return;
+        const corrupted = bytes.slice();
+        corrupted[at % bytes.length] = byte;
+        const decoded = outcome(() => decodeTraceRequest(corrupted));
+        if ('spans' in decoded) expect(countOutcome(() => countTraceRequestSpans(corrupted))).toEqual({ count: decoded.spans.length });
+      }),
+      { numRuns: 500 },
+    );
+    // A span too broken for the decoder is still counted: the count does not look inside spans.
+    const badSpan = new Uint8Array(len(1, len(2, len(2, len(1, [1, 2, 3])))));
+    expect(() => decodeTraceRequest(badSpan)).toThrow(OtlpDecodeError);
+    expect(countTraceRequestSpans(badSpan)).toBe(1);
   });
 
   it('scanValidatedTraceRequest gives validated bytes the same WireSpans as scanTraceRequest', () => {

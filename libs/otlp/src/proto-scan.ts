@@ -63,6 +63,17 @@ export function validateTraceRequest(bytes: Uint8Array): number {
 }
 
 /**
+ * Counts the spans of an ExportTraceServiceRequest from its structure alone (request →
+ * resource spans → scope spans → span fields), without looking inside the spans: for a
+ * receiver answering a request it refuses anyway, so refusing costs no validation. Equal to
+ * decodeTraceRequest(bytes).length whenever the decoder accepts the bytes; throws
+ * OtlpDecodeError (without the decoder's path) when even that structure is broken.
+ */
+export function countTraceRequestSpans(bytes: Uint8Array): number {
+  return scanRequest(new ProtoReader(bytes), skipSpan, undefined);
+}
+
+/**
  * scanTraceRequest for bytes that already passed it (or were encoded by encodeTraceRequest):
  * a receiver worker's ring records (specs/receiver-workers.md). Resources and scopes are
  * decoded as usual, but a span's fields are skipped by wire type, unchecked, apart from
@@ -135,6 +146,11 @@ function scanSpan(reader: ProtoReader, resource: Resource, scope: Instrumentatio
   const traceIdAt = checkSpanFields(reader);
   reader.leave(outer);
   return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
+}
+
+function skipSpan(reader: ProtoReader): undefined {
+  reader.skipBytes();
+  return undefined;
 }
 
 function checkSpan(reader: ProtoReader): undefined {

@@ -22,7 +22,7 @@ export async function admitThroughLease(
   if (spans === undefined) throw new Error('a main-thread sink decodes requests into spans (decodeSpans)');
   const { clientKey, bytes } = request;
   if (!waiting.enter(clientKey, bytes)) {
-    return { accepted: 0, refusal: new ReceiverOverloadedError(waiting.waitingBytes, request.spanCount) };
+    return { accepted: 0, refusal: new ReceiverOverloadedError(request.spanCount) };
   }
   try {
     return await admitLeased(spans, request.signal, lease, timeoutMs);

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { BufferPool } from './buffer-pool.ts';
 import type { Span } from '#spanring/otlp';
 import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
-import { decodeTraceRequestJson, scanTraceRequest } from '#spanring/otlp';
+import { countTraceRequestSpans, decodeTraceRequestJson, OtlpDecodeError, scanTraceRequest } from '#spanring/otlp';
 
 export type Transport = 'http' | 'grpc';
 
@@ -40,16 +40,14 @@ export interface ReceivedRequest extends DecodedRequest {
  * refused at once, answered 429 / UNAVAILABLE like a backpressure timeout.
  */
 export class ReceiverOverloadedError extends Error {
-  readonly waitingBytes: number;
   readonly pendingSpans: number;
 
-  constructor(waitingBytes: number, pendingSpans: number) {
+  constructor(pendingSpans: number) {
     super(
-      `the collector is saturated: ${pendingSpans} span(s) refused at once, since ${waitingBytes} bytes of requests ` +
-        'already wait for room in this receiver; retry later',
+      `the collector is saturated: ${pendingSpans} span(s) refused at once, as this receiver already holds ` +
+        'as many requests waiting for room as it may; retry later',
     );
     this.name = 'ReceiverOverloadedError';
-    this.waitingBytes = waitingBytes;
     this.pendingSpans = pendingSpans;
   }
 }
@@ -70,6 +68,12 @@ export interface SpanSink {
    * bodies are read into its buffers and given back once admit() has settled (W11).
    */
   readonly bodyPool?: BufferPool | undefined;
+  /**
+   * Whether admit() would refuse a request of `bytes` from this client at once for the waiting
+   * limits (W13): asked before validating, so a refused request costs no validation. Its
+   * answer holds until admit() runs, as long as no await comes between.
+   */
+  wouldRefuse(clientKey: string, bytes: number): boolean;
   /** Validates a request body (throws OtlpDecodeError naming the bad field) into what admit takes. */
   decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest;
   /**
@@ -94,4 +98,20 @@ export interface ReceiverLogger {
 export function decodeSpans(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
   const spans = format === 'protobuf' ? scanTraceRequest(body) : decodeTraceRequestJson(body);
   return { spanCount: spans.length, bytes: body.byteLength, spans, protobuf: format === 'protobuf' ? body : undefined };
+}
+
+/**
+ * The spans of a request refused at once (SpanSink.wouldRefuse), counted without validating
+ * it; undefined when the request must take the usual path: JSON (no cheap count), an empty
+ * request (a success), or protobuf whose structure is broken (the decoder names the problem).
+ */
+export function spansToRefuse(format: 'protobuf' | 'json', body: Uint8Array): number | undefined {
+  if (format !== 'protobuf') return undefined;
+  try {
+    const count = countTraceRequestSpans(body);
+    return count > 0 ? count : undefined;
+  } catch (error) {
+    if (error instanceof OtlpDecodeError) return undefined;
+    throw error;
+  }
 }

@@ -40,11 +40,15 @@ export class WaitingRequests {
     return this.total;
   }
 
+  /** Whether a request of `bytes` from this client must be refused at once. */
+  wouldRefuse(clientKey: string, bytes: number): boolean {
+    return mustRefuseWaiting(this.limits, this.total, bytes, this.byClient.has(clientKey));
+  }
+
   /** Registers the request as waiting, or returns false when it must be refused at once. */
   enter(clientKey: string, bytes: number): boolean {
-    const waiting = this.byClient.get(clientKey) ?? 0;
-    if (mustRefuseWaiting(this.limits, this.total, bytes, waiting > 0)) return false;
-    this.byClient.set(clientKey, waiting + 1);
+    if (this.wouldRefuse(clientKey, bytes)) return false;
+    this.byClient.set(clientKey, (this.byClient.get(clientKey) ?? 0) + 1);
     this.total += bytes;
     return true;
   }

@@ -153,6 +153,7 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     return {
       retryAfterSeconds: service.retryAfterSeconds,
       accepting: () => !isClosing() && service.accepting,
+      wouldRefuse: (clientKey: string, bytes: number) => waiting.wouldRefuse(clientKey, bytes),
       decode: decodeSpans,
       admit: (request: ReceivedRequest): Promise<AdmitOutcome> =>
         admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs, waiting),

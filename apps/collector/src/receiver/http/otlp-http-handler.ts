@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OtlpDecodeError } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline/errors';
-import type { DecodedRequest, ReceiverLogger, SpanSink } from '../span-sink.ts';
+import { ReceiverOverloadedError, spansToRefuse, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
 import { httpClientKey, InvalidTenantError, parseTenant, TENANT_HEADER } from './client-key.ts';
 import {
   JSON_MEDIA_TYPE,
@@ -112,18 +112,38 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: OtlpHt
   }
 
   try {
-    await decodeAndSubmit(req, res, format, tenant, body, options.sink);
+    const clientKey = httpClientKey(req.socket, tenant);
+    if (!refuseUnvalidated(res, format, clientKey, body, options.sink)) await decodeAndSubmit(req, res, format, clientKey, body, options.sink);
   } finally {
     // Invariant W11: admit has settled (or never ran), so the sink holds nothing in the body.
     pool?.give(body.buffer);
   }
 }
 
+/**
+ * Invariant W13: a request the sink would refuse at once for its waiting limits is answered
+ * 429 without being validated, so refusing under overload stays cheap. Returns false when the
+ * request takes the usual path (see spansToRefuse).
+ */
+function refuseUnvalidated(res: ServerResponse, format: OtlpFormat, clientKey: string, body: Buffer, sink: SpanSink): boolean {
+  if (!sink.accepting() || !sink.wouldRefuse(clientKey, body.byteLength)) return false;
+  const spans = spansToRefuse(format, body);
+  if (spans === undefined) return false;
+  sink.count('http', 0, spans);
+  sendStatus(res, format, {
+    httpStatus: 429,
+    rpcCode: RpcCode.RESOURCE_EXHAUSTED,
+    message: new ReceiverOverloadedError(spans).message,
+    retryAfterSeconds: sink.retryAfterSeconds,
+  });
+  return true;
+}
+
 async function decodeAndSubmit(
   req: IncomingMessage,
   res: ServerResponse,
   format: OtlpFormat,
-  tenant: string | undefined,
+  clientKey: string,
   body: Buffer,
   sink: SpanSink,
 ): Promise<void> {
@@ -135,14 +155,14 @@ async function decodeAndSubmit(
     return sendStatus(res, format, { httpStatus: 400, rpcCode: RpcCode.INVALID_ARGUMENT, message: error.message });
   }
   if (decoded.spanCount === 0) return sendSuccess(res, format);
-  await submit(req, res, format, tenant, decoded, sink);
+  await submit(req, res, format, clientKey, decoded, sink);
 }
 
 async function submit(
   req: IncomingMessage,
   res: ServerResponse,
   format: OtlpFormat,
-  tenant: string | undefined,
+  clientKey: string,
   decoded: DecodedRequest,
   sink: SpanSink,
 ): Promise<void> {
@@ -165,7 +185,6 @@ async function submit(
   };
   res.once('close', onClose);
   try {
-    const clientKey = httpClientKey(req.socket, tenant);
     const { accepted, refusal } = await sink.admit({ ...decoded, transport: 'http', clientKey, socket: req.socket, signal: gone.signal });
     // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
     sink.count('http', accepted, decoded.spanCount - accepted);

@@ -61,6 +61,10 @@ class ClientProducerSink implements SpanSink {
     return this.service.accepting;
   }
 
+  wouldRefuse(clientKey: string, bytes: number): boolean {
+    return this.waiting.wouldRefuse(clientKey, bytes);
+  }
+
   decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
     return decodeSpans(format, body);
   }

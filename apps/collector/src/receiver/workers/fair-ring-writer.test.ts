@@ -29,7 +29,9 @@ describe('FairRingWriter waiting limits (W13)', () => {
     const refusedA = await write('a');
     expect(refusedA.accepted).toBe(0);
     expect(refusedA.refusal).toBeInstanceOf(ReceiverOverloadedError);
-    expect(refusedA.refusal!.message).toMatch(/600 bytes of requests already wait/);
+    expect(refusedA.refusal!.message).toMatch(/10 span\(s\) refused at once/);
+    expect(writer.mustRefuse('a', RECORD_BYTES)).toBe(true);
+    expect(writer.mustRefuse('b', RECORD_BYTES)).toBe(false);
     waiting.push(write('b'), write('c'));
     expect(writer.bytesWaiting).toBe(4 * RECORD_BYTES);
     // Past totalBytes: even a client with nothing waiting is refused.

@@ -85,7 +85,7 @@ export class FairRingWriter {
     }
     const bytes = recordBytes(records, written);
     if (this.mustRefuse(clientKey, bytes)) {
-      return Promise.resolve({ accepted: acceptedSpans, refusal: new ReceiverOverloadedError(this.waitingBytes, totalSpans - acceptedSpans) });
+      return Promise.resolve({ accepted: acceptedSpans, refusal: new ReceiverOverloadedError(totalSpans - acceptedSpans) });
     }
     return new Promise<AdmitOutcome>((resolve, reject) => {
       const finish = (): boolean => {
@@ -174,8 +174,12 @@ export class FairRingWriter {
     }
   }
 
-  /** Invariant W13: whether a request of `bytes` still to write must be refused instead of waiting. */
-  private mustRefuse(clientKey: string, bytes: number): boolean {
+  /**
+   * Invariant W13: whether a request of `bytes` still to write must be refused instead of
+   * waiting. Only asked when it cannot be written at once; asked before, it says the same,
+   * since bytes wait only while requests queue, and then nobody is written at once.
+   */
+  mustRefuse(clientKey: string, bytes: number): boolean {
     return mustRefuseWaiting(this.limits, this.waitingBytes, bytes, this.queues.has(clientKey));
   }
 

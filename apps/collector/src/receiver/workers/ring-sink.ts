@@ -42,6 +42,10 @@ export class RingSink implements SpanSink {
     this.draining = true;
   }
 
+  wouldRefuse(clientKey: string, bytes: number): boolean {
+    return this.writer.mustRefuse(clientKey, bytes);
+  }
+
   decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
     // A protobuf request that fits a record goes into the ring byte for byte (records.ts), so
     // checking it is enough: spans built here would only be garbage once the bytes are copied.
