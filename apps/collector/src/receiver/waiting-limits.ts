@@ -1,11 +1,11 @@
 /**
  * How many request bytes may wait for room in the pipeline (specs/receiver-workers.md W13, for
- * receiver workers and the main-thread receivers alike). A request that
- * would wait is refused at once (ReceiverOverloadedError → 429 / UNAVAILABLE) when more than
- * `clientBytes` already wait and its client is among those waiting, or when more than
- * `totalBytes` wait; a request arriving when nothing waits may always wait. So the memory held
- * by waiting bodies does not grow with the number of connections, and a quiet client still
- * gets its turn while a flooding one is refused. Framework-free: receiver workers load it.
+ * receiver workers and the main-thread receivers alike). A request that would wait is refused
+ * at once (ReceiverOverloadedError → 429 / UNAVAILABLE) when more than `clientBytes` already
+ * wait and its client is among those waiting, or when more than `totalBytes` wait; a request
+ * arriving when nothing waits may always wait. So the memory held by waiting bodies does not
+ * grow with the number of connections, and a quiet client still gets its turn while a
+ * flooding one is refused. Framework-free: receiver workers load it.
  */
 
 export interface WaitingLimits {
