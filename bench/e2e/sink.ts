@@ -10,26 +10,13 @@
  * is recorded as a problem the bench fails on. grpc-js has already gunzipped the message
  * (grpc-encoding gzip) when the deserializer sees it.
  */
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { decodeTraceRequest, TRACE_EXPORT_PATH } from '#spanring/otlp';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { decodeTraceRequest, TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 
 /** Batches may exceed grpc-js's 4 MiB default: send_batch_max_size 0 means no limit. */
 const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
 const CROSS_CHECK_EVERY = 64;
 const EMPTY = Buffer.alloc(0);
-const passThrough = (bytes: Buffer): Buffer => bytes;
-
-const SERVICE: ServiceDefinition = {
-  Export: {
-    path: TRACE_EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: passThrough,
-    requestDeserialize: passThrough,
-    responseSerialize: passThrough,
-    responseDeserialize: passThrough,
-  },
-};
 
 export class GrpcSink {
   readonly port: number;
@@ -49,7 +36,7 @@ export class GrpcSink {
   static async start(): Promise<GrpcSink> {
     const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
     let sink: GrpcSink | undefined;
-    server.addService(SERVICE, {
+    server.addService(TRACE_SERVICE_DEFINITION, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
         sink?.receive(call.request);
         callback(null, EMPTY);

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { Metadata, Server as GrpcServer, ServerCredentials, status } from '@grpc/grpc-js';
-import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall, ServiceDefinition } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall } from '@grpc/grpc-js';
 import {
   decodeTraceRequest,
   decodeTraceRequestJson,
@@ -17,7 +17,7 @@ import {
   encodeTraceResponse,
   encodeTraceResponseJson,
   RETRY_INFO_TYPE_URL,
-  TRACE_EXPORT_PATH,
+  TRACE_SERVICE_DEFINITION,
 } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -132,18 +132,6 @@ async function startHttp(script: HttpScript = HTTP_PATTERN): Promise<{ url: stri
 // ---------------------------------------------------------------------------------------------
 // OTLP/gRPC
 
-const passThrough = (bytes: Buffer): Buffer => bytes;
-const TRACE_SERVICE = {
-  Export: {
-    path: TRACE_EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: passThrough,
-    requestDeserialize: passThrough,
-    responseSerialize: passThrough,
-    responseDeserialize: passThrough,
-  },
-} satisfies ServiceDefinition;
 
 function refusal(code: status, seconds: bigint, nanos: number): ServerErrorResponse {
   const retryInfo = encodeRetryInfo({ retryDelay: { seconds, nanos } });
@@ -157,7 +145,7 @@ function refusal(code: status, seconds: bigint, nanos: number): ServerErrorRespo
 async function startGrpc(): Promise<{ target: string; tally: Tally }> {
   const tally = new Tally();
   const server = new GrpcServer();
-  server.addService(TRACE_SERVICE, {
+  server.addService(TRACE_SERVICE_DEFINITION, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       const spans = decodeTraceRequest(call.request);
       switch (tally.saw(spans) % 4) {

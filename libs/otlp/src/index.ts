@@ -15,6 +15,7 @@ export type {
 export { groupSpans, MAX_ANY_VALUE_DEPTH, spanExtra, SpanKind, StatusCode } from './model.ts';
 export { decodeTraceRequest } from './proto-decode.ts';
 export { TRACE_EXPORT_PATH } from './schema.ts';
+export { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
 export { countTraceRequestSpans, scanTraceRequest, scanValidatedTraceRequest, validateTraceRequest } from './proto-scan.ts';
 export { idWordAt, plainSpan, traceIdHex, WireSpan } from './wire-span.ts';
 export { encodeTraceRequest } from './proto-encode.ts';

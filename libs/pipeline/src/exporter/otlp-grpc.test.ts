@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeTraceRequest, encodeRetryInfo, encodeRpcStatus, encodeTraceResponse, RETRY_INFO_TYPE_URL } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
-import { TRACE_EXPORT_PATH } from '#spanring/otlp';
+import { TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 import { OtlpGrpcExporter } from './otlp-grpc.ts';
 import type { OtlpGrpcExporterOptions } from './otlp-grpc.ts';
 import { fullyPopulatedSpans, simpleSpans } from './test-spans.ts';
@@ -15,19 +15,6 @@ import { fullyPopulatedSpans, simpleSpans } from './test-spans.ts';
 type ExportCall = ServerUnaryCall<Buffer, Buffer>;
 type Handler = (call: ExportCall, callback: sendUnaryData<Buffer>) => void;
 
-const passThrough = (bytes: Buffer): Buffer => bytes;
-/** The TraceService as raw bytes, so the test decodes requests with our own decoder. */
-const traceService: ServiceDefinition = {
-  export: {
-    path: TRACE_EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: passThrough,
-    requestDeserialize: passThrough,
-    responseSerialize: passThrough,
-    responseDeserialize: passThrough,
-  },
-};
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,7 +33,8 @@ afterAll(() => {
 
 async function startServer(handler: Handler): Promise<number> {
   const server = new Server();
-  server.addService(traceService, { export: handler });
+  // The TraceService as raw bytes, so the test decodes requests with our own decoder.
+  server.addService(TRACE_SERVICE_DEFINITION, { Export: handler });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
   });

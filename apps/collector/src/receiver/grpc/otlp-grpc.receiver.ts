@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SpanCollectorService } from '#spanring/nest';
+import { TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
 import { admitThroughLease } from '../leased-admit.ts';
@@ -8,7 +9,6 @@ import { WaitingRequests } from '../waiting-limits.ts';
 import { decodeSpans, type AdmitOutcome, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import { ClientLeases, type ClientInfo } from './client-leases.ts';
 import { createTraceExportHandler, formatAddress } from './otlp-grpc-handler.ts';
-import { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
 
 /** Receiver knobs that are not part of the otelcol configuration. */
 export interface GrpcReceiverTuning {

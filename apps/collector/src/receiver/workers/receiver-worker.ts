@@ -13,9 +13,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
+import { TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 import { SharedRingProducer } from '#spanring/ringmpsc';
 import { createTraceExportHandler, describeError } from '../grpc/otlp-grpc-handler.ts';
-import { TRACE_SERVICE_DEFINITION } from '../grpc/trace-service.ts';
 import { handleOtlpHttpRequest, OTLP_TRACES_PATH, sendOtlpNotFound } from '../http/otlp-http-handler.ts';
 import type { ReceiverLogger } from '../span-sink.ts';
 import { FairRingWriter } from './fair-ring-writer.ts';
