@@ -411,6 +411,17 @@ function uninitializedBytes(size: number): Uint8Array {
   return new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
 }
 
+/**
+ * Copies source[start, end) into target at `at`. Why not `target.set(source.subarray(...))`:
+ * the encoder copies every received span this way (C21), and the subarray view was a third of
+ * the main thread's young-generation allocation (~100 B per span, measured with a sampling heap
+ * profile); Buffer#copy accepts any Uint8Array as source and target and allocates nothing.
+ */
+const bufferCopy = Buffer.prototype.copy;
+function copyRange(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): void {
+  bufferCopy.call(source, target, at, start, end);
+}
+
 /** True when bytes[start, end) are all ASCII (so valid UTF-8): ORs eight bytes at a time, one branch per eight. */
 function isAsciiRange(bytes: Uint8Array, start: number, end: number): boolean {
   let high = 0;
@@ -530,7 +541,7 @@ export class ProtoWriter {
     const length = end - start;
     this.varint32(length);
     this.ensure(length);
-    this.buf.set(source.subarray(start, end), this.pos);
+    copyRange(source, start, end, this.buf, this.pos);
     this.pos += length;
   }
 
