@@ -1,4 +1,5 @@
 import { encodeTraceRequest, scanTraceRequest, type Span } from '#spanring/otlp';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeSpan, traceNumberOf } from '../test-support.ts';
 import { TraceBatcher } from './trace-batcher.ts';
@@ -85,4 +86,77 @@ describe('TraceBatcher', () => {
     expect(tracesOf(batches[0]!)).toEqual([1, 1, 1, 2, 2, 3]);
     expect(batches[0]!.map((s) => s.name)).toEqual(['p0-0', 'p1-1', 'p0-2', 'p1-0', 'p0-1', 'p1-2']);
   });
+
+  it('matches a plain reference batcher over many windows with repeating and colliding ids (property)', () => {
+    // Ids from a small pool, some differing only in their first byte, so traces repeat and collide.
+    const idPool = fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 40 }).map((ids) => [
+      ...ids,
+      ...ids.map((id) => Uint8Array.from(id, (byte, i) => (i === 0 ? byte ^ 0x80 : byte))),
+    ]);
+    const windows = fc.array(fc.array(fc.nat(), { minLength: 1, maxLength: 3000, size: 'max' }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(idPool, windows, fc.constantFrom(0, 1, 3, 7, 64, 5000), (ids, arrivals, sendBatchMaxSize) => {
+        const { batcher, batches } = collect({ sendBatchMaxSize });
+        const expected: Span[][] = [];
+        let seq = 0;
+        for (const window of arrivals) {
+          const spans = window.map((pick) => ({ ...makeSpan(0, seq++), traceId: ids[pick % ids.length]! }));
+          for (const span of spans) batcher.add(span);
+          expect(batcher.flush()).toBe(spans.length);
+          expected.push(...referenceBatches(spans, sendBatchMaxSize));
+        }
+        expect(batches.map((b) => b.map((s) => s.name))).toEqual(expected.map((b) => b.map((s) => s.name)));
+        expect(batches.every((b) => Object.keys(b).length === b.length)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('grows its tables for windows of thousands of spans and traces, then serves smaller windows alike', () => {
+    const { batcher, batches } = collect({ sendBatchMaxSize: 1000 });
+    const expected: Span[][] = [];
+    let seq = 0;
+    // 6000 spans over 3000 traces, then 50 over 20: growth, then reuse of the grown tables.
+    for (const [spanCount, traceCount] of [[6000, 3000], [50, 20]] as const) {
+      const spans = Array.from({ length: spanCount }, (_, i) => {
+        const span = makeSpan(0, seq++, (i * 7919) % traceCount);
+        // Every other trace differs from its neighbour only in the first byte of its id.
+        const traceId = Uint8Array.from(span.traceId);
+        if (i % 2 === 1) traceId[0] = 0xff;
+        return { ...span, traceId };
+      });
+      for (const span of spans) batcher.add(span);
+      expect(batcher.pendingSpans).toBe(spanCount);
+      expect(batcher.flush()).toBe(spanCount);
+      expected.push(...referenceBatches(spans, 1000));
+    }
+    expect(batches.map((b) => b.map((s) => s.name))).toEqual(expected.map((b) => b.map((s) => s.name)));
+  });
 });
+
+/** P5 written the obvious way: group by hex id in first-arrival order, then pack. */
+function referenceBatches(spans: readonly Span[], sendBatchMaxSize: number): Span[][] {
+  const byTrace = new Map<string, Span[]>();
+  for (const span of spans) {
+    const key = Buffer.from(span.traceId).toString('hex');
+    byTrace.set(key, [...(byTrace.get(key) ?? []), span]);
+  }
+  const max = sendBatchMaxSize === 0 ? Number.POSITIVE_INFINITY : sendBatchMaxSize;
+  const batches: Span[][] = [];
+  let batch: Span[] = [];
+  for (const trace of byTrace.values()) {
+    if (batch.length > 0 && batch.length + trace.length > max) {
+      batches.push(batch);
+      batch = [];
+    }
+    for (const span of trace) {
+      if (batch.length === max) {
+        batches.push(batch);
+        batch = [];
+      }
+      batch.push(span);
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
