@@ -33,7 +33,7 @@ const INITIAL_CAPACITY = 1024;
 export class TraceBatcher {
   private readonly options: BatchOptions;
   private readonly sink: BatchSink;
-  private spans: (Span | undefined)[] = new Array<Span | undefined>(INITIAL_CAPACITY).fill(undefined);
+  private spans: (Span | undefined)[] = Array.from({ length: INITIAL_CAPACITY }, () => undefined);
   private nextOfSameTrace = new Int32Array(INITIAL_CAPACITY);
   private traceWords = new Int32Array(INITIAL_CAPACITY * 4);
   private traceHead = new Int32Array(INITIAL_CAPACITY);
@@ -142,20 +142,20 @@ export class TraceBatcher {
     const max = this.options.sendBatchMaxSize === 0 ? emitted : this.options.sendBatchMaxSize;
     const { spans, nextOfSameTrace } = this;
     let unsent = emitted;
-    let batch = new Array<Span>(Math.min(unsent, max));
+    let batch = batchOfLength(Math.min(unsent, max));
     let filled = 0;
     for (let trace = 0; trace < this.traces; trace++) {
       // A trace that does not fit the current batch starts a new one, so it stays whole.
       if (filled > 0 && filled + this.traceSpans[trace]! > max) {
         batch.length = filled;
         this.sink(batch);
-        batch = new Array<Span>(Math.min(unsent, max));
+        batch = batchOfLength(Math.min(unsent, max));
         filled = 0;
       }
       for (let i = this.traceHead[trace]!; i !== NONE; i = nextOfSameTrace[i]!) {
         if (filled === max) {
           this.sink(batch);
-          batch = new Array<Span>(Math.min(unsent, max));
+          batch = batchOfLength(Math.min(unsent, max));
           filled = 0;
         }
         batch[filled++] = spans[i]!;
@@ -179,9 +179,8 @@ export class TraceBatcher {
 
   private growSpans(): void {
     const capacity = this.spans.length * 2;
-    const spans = new Array<Span | undefined>(capacity).fill(undefined);
-    for (let i = 0; i < this.pending; i++) spans[i] = this.spans[i];
-    this.spans = spans;
+    const spans = this.spans;
+    for (let i = spans.length; i < capacity; i++) spans.push(undefined);
     this.nextOfSameTrace = grown(this.nextOfSameTrace, capacity);
   }
 
@@ -213,6 +212,16 @@ function hashTraceId(word0: number, word1: number, word2: number, word3: number)
   h = Math.imul(h ^ word1 ^ (h >>> 15), 0xc2b2ae35);
   h ^= word0;
   return h ^ (h >>> 16);
+}
+
+/**
+ * An array with room for `length` spans, filled by index and truncated to what was filled:
+ * a batch of thousands built by push() would be copied as it grows.
+ */
+function batchOfLength(length: number): Span[] {
+  const batch: Span[] = [];
+  batch.length = length;
+  return batch;
 }
 
 function grown(table: Int32Array<ArrayBuffer>, capacity: number): Int32Array<ArrayBuffer> {
