@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtlpEncodeError, OtlpError } from './errors.ts';
-import { encodeTraceRequest, encodeTraceRequestJson, groupSpans } from './index.ts';
+import { BufferPool, encodeTraceRequest, encodeTraceRequestJson, groupSpans, scanTraceRequest } from './index.ts';
+import { shape, spansOf } from './test-support.ts';
 import type { AnyValue, InstrumentationScope, Resource, Span } from './index.ts';
 
 const resourceA: Resource = { attributes: [], droppedAttributesCount: 0, entityRefs: [], schemaUrl: 'a' };
@@ -107,5 +109,46 @@ describe.each(encoders)('%s encoder validation', (_name, encode) => {
 
   it('writes an empty parent span id as a root span', () => {
     expect(encode([{ ...span('root'), parentSpanId: new Uint8Array(0) }])).toEqual(encode([span('root')]));
+  });
+});
+
+describe('encodeTraceRequest into a BufferPool (Invariant C23)', () => {
+  it('writes the same bytes as without a pool, for decoded spans and WireSpans alike (property)', () => {
+    const pool = new BufferPool(1 << 24);
+    fc.assert(
+      fc.property(shape, (request) => {
+        const spans = spansOf(request);
+        const plain = encodeTraceRequest(spans);
+        const pooled = encodeTraceRequest(spans, pool);
+        expect(Buffer.from(pooled).equals(Buffer.from(plain))).toBe(true);
+        const received = scanTraceRequest(plain);
+        const again = encodeTraceRequest(received, pool);
+        expect(Buffer.from(again).equals(Buffer.from(plain))).toBe(true);
+        pool.give(pooled.buffer);
+        pool.give(again.buffer);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('reuses storage given back, and gives back what it outgrew when a batch does not fit', () => {
+    const pool = new BufferPool(1 << 24);
+    const first = encodeTraceRequest([span('a')], pool);
+    const storage = first.buffer;
+    expect(first.byteOffset).toBe(0);
+    pool.give(storage);
+    const second = encodeTraceRequest([span('b')], pool);
+    expect(second.buffer).toBe(storage);
+    expect(encodeTraceRequest([span('b')])).toEqual(second);
+    // One span is guessed at 512 bytes: a name of 200 KB makes the writer grow several times,
+    // each outgrown buffer going back to the pool and only the last one staying lent.
+    const big = span('x'.repeat(200_000));
+    const grown = encodeTraceRequest([big], pool);
+    expect(grown.byteLength).toBeGreaterThan(200_000);
+    expect(grown).toEqual(encodeTraceRequest([big]));
+    expect(pool.freeBytes).toBeGreaterThan(0);
+    const freeBefore = pool.freeBytes;
+    pool.give(grown.buffer);
+    expect(pool.freeBytes).toBe(freeBefore + grown.buffer.byteLength);
   });
 });

@@ -19,6 +19,7 @@ export { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
 export { countTraceRequestSpans, scanTraceRequest, scanValidatedTraceRequest, validateTraceRequest } from './proto-scan.ts';
 export { idWordAt, plainSpan, traceIdHex, WireSpan } from './wire-span.ts';
 export { encodeTraceRequest } from './proto-encode.ts';
+export { BufferPool } from './buffer-pool.ts';
 export { decodeTraceRequestJson } from './json-decode.ts';
 export { encodeTraceRequestJson } from './json-encode.ts';
 export type { PartialSuccess, ProtoAny, RpcStatus, TraceExportResponse } from './response.ts';

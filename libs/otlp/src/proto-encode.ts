@@ -3,6 +3,7 @@
  * Fields are written in field-number order and defaults are omitted (Invariant C8), so the
  * output is canonical proto3; oneof members of AnyValue are always written, defaults included.
  */
+import type { BufferPool } from './buffer-pool.ts';
 import { OtlpEncodeError, rethrowUnder } from './errors.ts';
 import { groupSpans, MAX_ANY_VALUE_DEPTH } from './model.ts';
 import type {
@@ -44,9 +45,13 @@ const BYTES_PER_SPAN_GUESS = 512;
 /**
  * Encodes spans as one ExportTraceServiceRequest, grouped by resource object then scope
  * object (see groupSpans), keeping span order within each group.
+ *
+ * With a pool, the result is a view of pooled storage: give it back with
+ * `pool.give(result.buffer)` once nothing reads it (Invariant C23), and the next encode
+ * reuses it.
  */
-export function encodeTraceRequest(spans: readonly Span[]): Uint8Array {
-  const writer = new ProtoWriter(spans.length * BYTES_PER_SPAN_GUESS);
+export function encodeTraceRequest(spans: readonly Span[], pool?: BufferPool): Uint8Array {
+  const writer = new ProtoWriter(spans.length * BYTES_PER_SPAN_GUESS, pool);
   const groups = groupSpans(spans);
   for (let i = 0; i < groups.length; i++) {
     try {

@@ -7,6 +7,7 @@
  * past the end of its enclosing message, and iterative group skipping with a depth cap.
  */
 import { isUtf8 } from 'node:buffer';
+import type { BufferPool } from './buffer-pool.ts';
 import { OtlpDecodeError, OtlpEncodeError } from './errors.ts';
 import { fieldNameOf, Wire, WIRE_NAMES } from './schema.ts';
 import type { TagTable } from './schema.ts';
@@ -465,19 +466,25 @@ export class ProtoWriter {
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  private readonly pool: BufferPool | undefined;
 
-  constructor(initialBytes = 1024) {
-    this.buf = uninitializedBytes(Math.max(64, initialBytes));
+  /** With a pool, the writer's storage comes from it (see finish()). */
+  constructor(initialBytes = 1024, pool?: BufferPool) {
+    this.pool = pool;
+    this.buf = this.storage(Math.max(64, initialBytes));
     this.view = new DataView(this.buf.buffer);
   }
 
   /**
    * The encoded bytes. Invariant: a writer is single-use — nothing is written after finish() —
-   * so a view is safe; it is returned when at least half the buffer is used (a batch of
-   * megabytes is not copied again), otherwise a copy, so a view never pins more than 2×.
+   * so a view is safe. Without a pool, a view is returned when at least half the buffer is used
+   * (a batch of megabytes is not copied again), otherwise a copy, so a view never pins more
+   * than 2×. With a pool, always a view of pooled storage, which the owner gives back with
+   * `pool.give(bytes.buffer)` once nothing reads the bytes (Invariant C23).
    */
   finish(): Uint8Array {
-    return this.pos >= this.buf.length >>> 1 ? this.buf.subarray(0, this.pos) : this.buf.slice(0, this.pos);
+    if (this.pool !== undefined || this.pos >= this.buf.length >>> 1) return this.buf.subarray(0, this.pos);
+    return this.buf.slice(0, this.pos);
   }
 
   tag(tag: number): void {
@@ -606,9 +613,17 @@ export class ProtoWriter {
     if (this.pos + bytes <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + bytes) size *= 2;
-    const grown = uninitializedBytes(size);
+    const grown = this.storage(size);
     grown.set(this.buf.subarray(0, this.pos));
+    // The old storage is the pool's again: nothing outside this writer has seen it.
+    this.pool?.give(this.buf.buffer);
     this.buf = grown;
     this.view = new DataView(grown.buffer);
+  }
+
+  /** At least `bytes` of writable storage; a pooled buffer is used to its whole capacity. */
+  private storage(bytes: number): Uint8Array {
+    if (this.pool === undefined) return uninitializedBytes(bytes);
+    return new Uint8Array(this.pool.take(bytes).buffer);
   }
 }

@@ -6,8 +6,7 @@
  * (workers/ring-sink.ts). Framework-free and erasable TypeScript: worker threads load it.
  */
 import type { Socket } from 'node:net';
-import type { BufferPool } from './buffer-pool.ts';
-import type { Span } from '#spanring/otlp';
+import type { BufferPool, Span } from '#spanring/otlp';
 import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
 import { countTraceRequestSpans, decodeTraceRequestJson, OtlpDecodeError, scanTraceRequest } from '#spanring/otlp';
 

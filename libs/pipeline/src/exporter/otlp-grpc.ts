@@ -32,6 +32,7 @@ import {
 import { decodeTraceResponse, encodeTraceRequest, OtlpDecodeError, TRACE_EXPORT_PATH } from '#spanring/otlp';
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
+import { encodeBuffers } from './encode-buffers.ts';
 import { abortedError, encodeOrFail } from './export-errors.ts';
 import { retryDelayFromTrailers } from './grpc-retry-info.ts';
 import { outcomeOf } from './partial-success.ts';
@@ -77,6 +78,7 @@ export class OtlpGrpcExporter implements SpanExporter {
   readonly timeoutMs: number;
   private readonly client: Client;
   private readonly metadata: Metadata;
+  private readonly encodeBuffers = encodeBuffers();
   private closed = false;
 
   constructor(options: OtlpGrpcExporterOptions = {}) {
@@ -98,11 +100,24 @@ export class OtlpGrpcExporter implements SpanExporter {
   }
 
   async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
-    return this.exportEncoded(this.encode(spans), signal);
+    const request = this.encode(spans);
+    try {
+      return await this.exportEncoded(request, signal);
+    } finally {
+      this.releaseEncoded(request);
+    }
   }
 
   encode(spans: readonly Span[]): Uint8Array {
-    return encodeOrFail(this.name, () => encodeTraceRequest(spans));
+    return encodeOrFail(this.name, () => encodeTraceRequest(spans, this.encodeBuffers));
+  }
+
+  /**
+   * Safety (P15): grpc-js copies the message into its own frame (or compresses it) before the
+   * call can end, so once the outcome is known nothing reads `request`.
+   */
+  releaseEncoded(request: Uint8Array): void {
+    this.encodeBuffers.give(request.buffer);
   }
 
   async exportEncoded(request: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void> {

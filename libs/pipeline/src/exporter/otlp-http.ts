@@ -24,6 +24,7 @@ import {
 } from '#spanring/otlp';
 import type { Span, TraceExportResponse } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
+import { encodeBuffers } from './encode-buffers.ts';
 import { abortedError, describeError, encodeOrFail } from './export-errors.ts';
 import { outcomeOf } from './partial-success.ts';
 import { classifyHttpFailure } from './retry-policy.ts';
@@ -77,6 +78,7 @@ export class OtlpHttpExporter implements SpanExporter {
   readonly timeoutMs: number;
   private readonly agent: HttpAgent;
   private readonly headers: OutgoingHttpHeaders;
+  private readonly encodeBuffers = encodeBuffers();
   private closed = false;
 
   constructor(options: OtlpHttpExporterOptions) {
@@ -93,11 +95,27 @@ export class OtlpHttpExporter implements SpanExporter {
   }
 
   async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
-    return this.exportEncoded(this.encode(spans), signal);
+    const request = this.encode(spans);
+    try {
+      return await this.exportEncoded(request, signal);
+    } finally {
+      this.releaseEncoded(request);
+    }
   }
 
   encode(spans: readonly Span[]): Uint8Array {
-    return encodeOrFail(this.name, () => (this.encoding === 'json' ? Buffer.from(encodeTraceRequestJson(spans)) : encodeTraceRequest(spans)));
+    return encodeOrFail(this.name, () =>
+      this.encoding === 'json' ? Buffer.from(encodeTraceRequestJson(spans)) : encodeTraceRequest(spans, this.encodeBuffers),
+    );
+  }
+
+  /**
+   * Safety (P15): exportEncoded() settles only after gzip read the body and the request ended
+   * (answered, or destroyed on abort), so nothing reads `request` any more. JSON bodies are not
+   * pooled; the pool ignores storage it did not lend.
+   */
+  releaseEncoded(request: Uint8Array): void {
+    this.encodeBuffers.give(request.buffer);
   }
 
   async exportEncoded(encoded: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void> {

@@ -196,6 +196,30 @@ describe('SendingQueue retry', () => {
     expect({ sent: metrics.sentSpans, givenUp }).toEqual({ sent: 3, givenUp: [] });
   });
 
+  it('releases an encoded request once, after its final outcome: not between retries, also when given up', async () => {
+    const events: string[] = [];
+    const exporter: EncodingSpanExporter = {
+      name: 'encoding',
+      encode: (spans) => Uint8Array.of(spans.length),
+      exportEncoded: async (request, _signal) => {
+        events.push(`attempt ${request[0]}`);
+        // The 3-span batch fails once then succeeds; the 5-span batch fails for good.
+        if (request[0] === 5) throw classifyHttpFailure(400);
+        if (events.filter((e) => e === 'attempt 3').length === 1) throw classifyHttpFailure(503);
+      },
+      releaseEncoded: (request) => events.push(`release ${request[0]}`),
+      export: () => Promise.reject(new Error('export() must not be called when the batch was encoded')),
+      shutdown: async () => {},
+    };
+    const { queue, givenUp } = queueFor(exporter, { ...NO_JITTER, queue: { numConsumers: 1 } });
+    queue.enqueue(batchOf(3));
+    queue.enqueue(batchOf(5));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await queue.whenIdle();
+    expect(events).toEqual(['attempt 3', 'attempt 3', 'release 3', 'attempt 5', 'release 5']);
+    expect(givenUp.map((g) => g.spans)).toEqual([5]);
+  });
+
   it('gives a batch up at once, as a permanent error, when the exporter cannot encode it', async () => {
     const exporter: EncodingSpanExporter = {
       name: 'encoding',

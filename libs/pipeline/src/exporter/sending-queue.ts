@@ -155,6 +155,7 @@ export class SendingQueue {
       this.inFlight++;
       this.metrics.inFlight = this.inFlight;
       await this.exportBatch(batch);
+      this.releaseEncoded(batch);
       this.inFlight--;
       this.metrics.inFlight = this.inFlight;
       this.heldSpans -= batch.count;
@@ -172,6 +173,13 @@ export class SendingQueue {
       this.giveUp(spans.length, this.reasonFor(error), error);
       return undefined;
     }
+  }
+
+  /** Invariant P15: exportBatch() has settled, retries included, so nothing reads the request again. */
+  private releaseEncoded(batch: QueuedBatch): void {
+    if (batch.request === undefined) return;
+    const exporter = this.exporter;
+    if (isEncodingExporter(exporter)) exporter.releaseEncoded?.(batch.request);
   }
 
   private async exportBatch(batch: QueuedBatch): Promise<void> {

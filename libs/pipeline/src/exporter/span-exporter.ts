@@ -37,6 +37,12 @@ export interface EncodingSpanExporter extends SpanExporter {
   encode(spans: readonly Span[]): Uint8Array;
   /** export() for a body encode() returned; same contract. */
   exportEncoded(request: Uint8Array, signal: AbortSignal): Promise<ExportOutcome | void>;
+  /**
+   * Optional: called once per body encode() returned, after the batch's final outcome
+   * (delivered, rejected, or given up), when no attempt will read it again (Invariant P15),
+   * so the exporter may reuse its storage for a later encode().
+   */
+  releaseEncoded?(request: Uint8Array): void;
 }
 
 export function isEncodingExporter(exporter: SpanExporter): exporter is EncodingSpanExporter {

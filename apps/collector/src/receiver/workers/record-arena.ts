@@ -4,8 +4,7 @@
  * collector's onSpansReleased, span-collector P14). Without it, each record copy is garbage
  * only V8's next full GC reclaims, which at ~100 MB/s of records is tens of MB of dead copies.
  */
-import { WireSpan, type Span } from '#spanring/otlp';
-import { BufferPool } from '../buffer-pool.ts';
+import { BufferPool, WireSpan, type Span } from '#spanring/otlp';
 
 /** Free copy storage kept for reuse: about one full batch (8192 spans) of 512-span records. */
 const FREE_RECORD_BYTES = 8 * 1024 * 1024;

@@ -3,8 +3,7 @@
  * written by the worker's FairRingWriter into its own SharedRing; accepted/refused counts go
  * to a shared counters buffer the main thread reads for otelcol_receiver_* metrics.
  */
-import { validateTraceRequest } from '#spanring/otlp';
-import { BufferPool } from '../buffer-pool.ts';
+import { BufferPool, validateTraceRequest } from '#spanring/otlp';
 import { decodeSpans, type AdmitOutcome, type DecodedRequest, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import type { FairRingWriter } from './fair-ring-writer.ts';
 import { COUNTER_INDEX } from './protocol.ts';

@@ -1,8 +1,9 @@
 /**
- * Buffers for received bytes, reused once their owner says nobody reads them any more.
+ * Buffers for OTLP request bytes, reused once their owner says nobody reads them any more.
  *
- * Why: at a few hundred MB/s of requests, every request body (in a receiver worker) and every
- * record copied out of a worker's ring (on the main thread) is garbage soon after it arrives.
+ * Why: at a few hundred MB/s of requests, every request body (in a receiver worker), every
+ * record copied out of a worker's ring and every encoded export (on the main thread) is
+ * garbage soon after it is made.
  * But a buffer that waited (for ring space, or in the batcher) has been promoted to V8's old
  * space, and its memory comes back only at the next full GC, which V8 schedules every ~64 MB
  * of external memory: tens of MB of dead buffers per thread. Reuse keeps that memory to what
