@@ -5,14 +5,13 @@
  */
 import type { BufferPool } from './buffer-pool.ts';
 import { OtlpEncodeError, rethrowUnder } from './errors.ts';
-import { groupSpans, MAX_ANY_VALUE_DEPTH } from './model.ts';
+import { MAX_ANY_VALUE_DEPTH } from './model.ts';
 import type {
   AnyValue,
   EntityRef,
   InstrumentationScope,
   KeyValue,
   Resource,
-  ResourceGroup,
   Span,
   SpanEvent,
   SpanLink,
@@ -35,6 +34,7 @@ import {
 import { checkId, checkInt32, checkInt64, checkUint32, checkUint64, describe, hasParent, isKeyValueList } from './validate.ts';
 import { ProtoWriter } from './wire.ts';
 import { WireSpan } from './wire-span.ts';
+import { SpanGrouping, type ResourceEntry } from './span-grouping.ts';
 
 /**
  * A first guess of encoded bytes per span, a little above a realistic span (~420 B with ten
@@ -52,10 +52,11 @@ const BYTES_PER_SPAN_GUESS = 512;
  */
 export function encodeTraceRequest(spans: readonly Span[], pool?: BufferPool): Uint8Array {
   const writer = new ProtoWriter(spans.length * BYTES_PER_SPAN_GUESS, pool);
-  const groups = groupSpans(spans);
-  for (let i = 0; i < groups.length; i++) {
+  grouping.group(spans);
+  const { resources } = grouping;
+  for (let i = 0; i < resources.length; i++) {
     try {
-      encodeResourceSpans(writer, groups[i] as ResourceGroup);
+      encodeResourceSpans(writer, resources[i]!, spans);
     } catch (error) {
       rethrowUnder(error, `resourceSpans[${i}]`);
     }
@@ -63,19 +64,22 @@ export function encodeTraceRequest(spans: readonly Span[], pool?: BufferPool): U
   return writer.finish();
 }
 
-function encodeResourceSpans(writer: ProtoWriter, group: ResourceGroup): void {
+/** Encoding runs to completion on one thread and never nests, so one grouping serves every call. */
+const grouping = new SpanGrouping();
+
+function encodeResourceSpans(writer: ProtoWriter, entry: ResourceEntry, spans: readonly Span[]): void {
   const at = writer.begin(RequestTag.resourceSpans);
-  const { resource } = group;
+  const { resource } = entry;
   if (!isEmptyResource(resource)) {
     const resourceAt = writer.begin(ResourceSpansTag.resource);
     encodeResource(writer, resource);
     writer.end(resourceAt);
   }
-  for (let i = 0; i < group.scopes.length; i++) {
-    const { scope, spans } = group.scopes[i] as ResourceGroup['scopes'][number];
+  for (let i = 0; i < entry.groups.length; i++) {
+    const group = entry.groups[i]!;
     try {
       const scopeAt = writer.begin(ResourceSpansTag.scopeSpans);
-      encodeScopeSpans(writer, scope, spans);
+      encodeScopeSpans(writer, grouping.scopeOf(group), spans, grouping.start(group), grouping.end(group));
       writer.end(scopeAt);
     } catch (error) {
       rethrowUnder(error, `scopeSpans[${i}]`);
@@ -117,7 +121,8 @@ function encodeEntityRef(writer: ProtoWriter, ref: EntityRef): void {
   writer.end(at);
 }
 
-function encodeScopeSpans(writer: ProtoWriter, scope: InstrumentationScope, spans: readonly Span[]): void {
+/** Encodes one ScopeSpans: the scope, then spans[grouping.spanAt(k)] for k in [from, to). */
+function encodeScopeSpans(writer: ProtoWriter, scope: InstrumentationScope, spans: readonly Span[], from: number, to: number): void {
   if (!isEmptyScope(scope)) {
     const at = writer.begin(ScopeSpansTag.scope);
     writeString(writer, ScopeTag.name, scope.name);
@@ -130,8 +135,8 @@ function encodeScopeSpans(writer: ProtoWriter, scope: InstrumentationScope, span
     }
     writer.end(at);
   }
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i] as Span;
+  for (let k = from; k < to; k++) {
+    const span = spans[grouping.spanAt(k)]!;
     if (span instanceof WireSpan) {
       // Invariant C21: a span received as protobuf is sent as the bytes it arrived in.
       writer.tag(ScopeSpansTag.spans);
@@ -143,7 +148,7 @@ function encodeScopeSpans(writer: ProtoWriter, scope: InstrumentationScope, span
       encodeSpan(writer, span);
       writer.end(at);
     } catch (error) {
-      rethrowUnder(error, `spans[${i}]`);
+      rethrowUnder(error, `spans[${k - from}]`);
     }
   }
   if (scope.schemaUrl !== '') {
