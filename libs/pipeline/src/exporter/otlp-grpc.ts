@@ -37,7 +37,7 @@ import { abortedError, encodeOrFail } from './export-errors.ts';
 import { retryDelayFromTrailers } from './grpc-retry-info.ts';
 import { outcomeOf } from './partial-success.ts';
 import { classifyGrpcFailure } from './retry-policy.ts';
-import type { ExportOutcome, SpanExporter } from './span-exporter.ts';
+import { exportEncodingOnce, type ExportOutcome, type SpanExporter } from './span-exporter.ts';
 import { loadTlsMaterial } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
 
@@ -99,13 +99,8 @@ export class OtlpGrpcExporter implements SpanExporter {
     });
   }
 
-  async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
-    const request = this.encode(spans);
-    try {
-      return await this.exportEncoded(request, signal);
-    } finally {
-      this.releaseEncoded(request);
-    }
+  export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
+    return exportEncodingOnce(this, spans, signal);
   }
 
   encode(spans: readonly Span[]): Uint8Array {

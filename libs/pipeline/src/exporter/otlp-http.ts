@@ -28,7 +28,7 @@ import { encodeBuffers } from './encode-buffers.ts';
 import { abortedError, describeError, encodeOrFail } from './export-errors.ts';
 import { outcomeOf } from './partial-success.ts';
 import { classifyHttpFailure } from './retry-policy.ts';
-import type { ExportOutcome, SpanExporter } from './span-exporter.ts';
+import { exportEncodingOnce, type ExportOutcome, type SpanExporter } from './span-exporter.ts';
 import { loadTlsMaterial } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
 
@@ -94,13 +94,8 @@ export class OtlpHttpExporter implements SpanExporter {
     this.agent = createAgent(this.url, options.tls);
   }
 
-  async export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
-    const request = this.encode(spans);
-    try {
-      return await this.exportEncoded(request, signal);
-    } finally {
-      this.releaseEncoded(request);
-    }
+  export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
+    return exportEncodingOnce(this, spans, signal);
   }
 
   encode(spans: readonly Span[]): Uint8Array {

@@ -45,6 +45,23 @@ export interface EncodingSpanExporter extends SpanExporter {
   releaseEncoded?(request: Uint8Array): void;
 }
 
+/**
+ * export() of an encoding exporter: encode, export once, then release the body (P15: no retry
+ * follows, so the outcome is final).
+ */
+export async function exportEncodingOnce(
+  exporter: EncodingSpanExporter,
+  spans: readonly Span[],
+  signal: AbortSignal,
+): Promise<ExportOutcome | void> {
+  const request = exporter.encode(spans);
+  try {
+    return await exporter.exportEncoded(request, signal);
+  } finally {
+    exporter.releaseEncoded?.(request);
+  }
+}
+
 export function isEncodingExporter(exporter: SpanExporter): exporter is EncodingSpanExporter {
   const candidate = exporter as Partial<EncodingSpanExporter>;
   return typeof candidate.encode === 'function' && typeof candidate.exportEncoded === 'function';
