@@ -36,7 +36,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { COLLECTOR_NODE_FLAGS } from '../apps/collector/src/node-flags.ts';
+import { COLLECTOR_ENV, COLLECTOR_NODE_FLAGS } from '../apps/collector/src/node-flags.ts';
 import { runLoad, type LoadOptionsInput, type LoadSummary } from '../tools/load/index.ts';
 import { ServerChild } from './e2e/child.ts';
 import { CONFIGS, spanringYaml, type E2eConfig } from './e2e/configs.ts';
@@ -185,10 +185,17 @@ class ConfigRun {
     this.sink = sink;
     this.sinkBase = sink.spans;
     const args = config.kind === 'spanring' ? [...COLLECTOR_NODE_FLAGS, COLLECTOR_MAIN, '--config', configPath!] : [BASELINE_MAIN, '--sink-port', String(sink.port)];
-    this.child = ServerChild.start(args, cwd, (line) => {
-      const match = DEBUG_LINE.exec(line);
-      if (match !== null) this.debugSpans += Number(match[1]);
-    });
+    // Spanring runs as its launchers start it; the baseline as a Node user would, with no tuning.
+    const env = config.kind === 'spanring' ? COLLECTOR_ENV : {};
+    this.child = ServerChild.start(
+      args,
+      cwd,
+      (line) => {
+        const match = DEBUG_LINE.exec(line);
+        if (match !== null) this.debugSpans += Number(match[1]);
+      },
+      env,
+    );
   }
 
   get pid(): number {

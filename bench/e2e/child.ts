@@ -47,9 +47,14 @@ export class ServerChild {
     proc.stderr!.on('data', (chunk: string) => this.keep(chunk));
   }
 
-  /** Starts `node <args>` (the bench's own Node binary) in `cwd`. */
-  static start(args: readonly string[], cwd: string, onLine: (line: string) => void = () => undefined): ServerChild {
-    const proc = spawn(process.execPath, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+  /** Starts `node <args>` (the bench's own Node binary) in `cwd`, with `env` over the bench's environment. */
+  static start(
+    args: readonly string[],
+    cwd: string,
+    onLine: (line: string) => void = () => undefined,
+    env: Readonly<Record<string, string>> = {},
+  ): ServerChild {
+    const proc = spawn(process.execPath, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...childEnv(), ...env } });
     return new ServerChild(proc, onLine);
   }
 

@@ -1,12 +1,26 @@
 /**
- * The Node flags the `spanring` launchers run the collector with: the bin's shebang
- * (main.ts), `npm start` and `npm run spanring` (package.json) write them literally, and
- * bench:e2e starts the collector with this list, so it measures what users run.
+ * How the `spanring` launchers start Node: the bin's shebang (main.ts), `npm start` and
+ * `npm run spanring` (package.json) write these literally, bench:e2e starts the collector with
+ * them, so it measures what users run, and node-flags.test.ts checks that the copies agree.
  *
- * Why: V8 sizes the young generation for throughput (two 32 MB semi-spaces by default). The
- * collector's young objects are short-lived (one per span, dead within a batch window), so 8 MB
- * semi-spaces cost no measurable CPU here and take ~100 MB off the resident size
- * (bench:e2e peak RSS). --expose-gc lets receiver workers run a young-generation GC every few
- * MB of request bodies (workers/young-garbage-nudge.ts says why); nothing else calls gc.
+ * Why the flags: V8 sizes the young generation for throughput (two 32 MB semi-spaces by
+ * default). The collector's young objects are short-lived (one per span, dead within a batch
+ * window), so 8 MB semi-spaces cost no measurable CPU here and take ~100 MB off the resident
+ * size (bench:e2e peak RSS). --expose-gc lets receiver workers run a young-generation GC every
+ * few MB of request bodies (workers/young-garbage-nudge.ts says why); nothing else calls gc.
  */
 export const COLLECTOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--expose-gc'];
+
+/**
+ * Environment the launchers set. glibc's malloc (other C libraries ignore it) serves a request
+ * above its mmap threshold with a mapping of its own, returned to the system on free. By
+ * default the threshold rises to the largest block freed so far, so once a few exports have
+ * come and gone, every later one comes from the main heap instead: @grpc/grpc-js copies each
+ * encoded export (~3.5 MB for 8192 spans) into a fresh frame, and those frames, freed between
+ * longer-lived small blocks, leave the heap fragmented. Under sustained overload that was
+ * ~60–90 MB of freed but resident memory (bench:e2e's 2× phase). A fixed 2 MiB threshold keeps
+ * export-sized blocks in mappings of their own and everything smaller (request and record
+ * buffers, which are pooled) in the heap. The price is page faults on each export's frame:
+ * a few percent of CPU per span, measured in the same runs.
+ */
+export const COLLECTOR_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '2097152' };
