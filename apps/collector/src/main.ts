@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=2097152 node --max-semi-space-size=8 --expose-gc
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=2097152 MALLOC_TRIM_THRESHOLD_=33554432 node --max-semi-space-size=8 --expose-gc
 // The `spanring` command: parses the CLI, then runs the collector until SIGTERM/SIGINT.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
