@@ -18,9 +18,10 @@
  *
  * Configurations (bench/e2e/configs.ts): Spanring single thread (spanring.workers: 0, written
  * out) with otlp_grpc gzip, otlp_grpc none and debug; Spanring with 1 and 2 receiver worker
- * threads (otlp_grpc none); the baseline. The headline targets are checked on the most
- * efficient (spans per CPU-second) of the compression-none configurations, named in the output;
- * the scaling from 1 to 2 receiver workers is accepted spans/s with 2 ÷ with 1.
+ * threads (otlp_grpc none); the baseline. The headline targets are checked on the
+ * compression-none configuration a user gets by default on this machine (spanring.workers: auto,
+ * which is 1 worker on 2 cores), named in the output; the scaling from 1 to 2 receiver workers
+ * is accepted spans/s with 2 ÷ with 1.
  *
  * The baseline (bench/e2e/baseline-server.ts, also a child) is what a Node user builds today:
  * node:http + protobufjs reflection decode + the SDK's BatchSpanProcessor and OTLP/gRPC
@@ -36,6 +37,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { receiverWorkers } from '../apps/collector/src/config/to-runtime-config.ts';
 import { COLLECTOR_ENV, COLLECTOR_NODE_FLAGS } from '../apps/collector/src/node-flags.ts';
 import { runLoad, type LoadOptionsInput, type LoadSummary } from '../tools/load/index.ts';
 import { ServerChild } from './e2e/child.ts';
@@ -420,6 +422,15 @@ async function runConfig(config: E2eConfig, sink: GrpcSink, dir: string, timing:
 // The report.
 
 const spansPerCpuSecond = (r: ConfigResult): number => r.saturation.summary.spans.acknowledged / r.saturation.cpuSeconds;
+
+/**
+ * How close a configuration is to what spanring.workers: auto runs: the most workers not over
+ * `defaultWorkers` ranks highest; above it, fewer ranks higher.
+ */
+function defaultConfigRank(r: ConfigResult, defaultWorkers: number): number {
+  const workers = r.config.kind === 'spanring' ? r.config.workers : 0;
+  return workers <= defaultWorkers ? workers : -workers;
+}
 const deliveredPerCpuSecond = (r: ConfigResult): number => r.saturation.exported / r.saturation.cpuSeconds;
 const ACCEPTED_METRIC = 'otelcol_receiver_accepted_spans_total';
 
@@ -595,10 +606,13 @@ async function main(): Promise<void> {
   const single = findConfig(results, 'spanring-1t-grpc-none');
   const w1 = findConfig(results, 'spanring-w1-grpc-none');
   const w2 = findConfig(results, 'spanring-w2-grpc-none');
-  // The headline: OTLP/HTTP protobuf in, otlp_grpc out with compression none, batch by trace;
-  // the most efficient of single thread and receiver workers.
+  // The headline: OTLP/HTTP protobuf in, otlp_grpc out with compression none, batch by trace,
+  // with the receiver workers spanring.workers: auto gives on this machine (the most the bench
+  // runs, if auto gives more). Chosen up front, not as the best of the run: picking the best of
+  // three noisy figures would flatter every target.
   const candidates = results.filter((r) => r.config.kind === 'spanring' && r.config.exporter === 'otlp_grpc_none');
-  const headline = candidates.reduce((best, r) => (spansPerCpuSecond(r) > spansPerCpuSecond(best) ? r : best));
+  const defaultWorkers = receiverWorkers('auto');
+  const headline = candidates.reduce((best, r) => (defaultConfigRank(r, defaultWorkers) > defaultConfigRank(best, defaultWorkers) ? r : best));
 
   // Results: spans per collector CPU-second (the ratio's subject) and accepted spans/s, per configuration.
   const perCpu = results.map((r) =>
@@ -754,7 +768,8 @@ async function main(): Promise<void> {
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const notes = [
     `Targets, on the headline configuration ${headline.config.name} (${headline.config.label}): OTLP/HTTP protobuf in, otlp_grpc out with compression none, batch by trace;` +
-      ` the most efficient (spans per CPU-s) of ${candidates.map((r) => `${r.config.name} ${formatRate(spansPerCpuSecond(r))}`).join(', ')}.`,
+      ` spanring.workers: auto is ${defaultWorkers} on this machine (${os.availableParallelism()} cores)` +
+      ` (spans per CPU-s: ${candidates.map((r) => `${r.config.name} ${formatRate(spansPerCpuSecond(r))}`).join(', ')}).`,
     ...targetLines.map((line) => `  ${line}`),
     '',
     `Receiver workers, accepted spans/s at saturation: 2 workers / 1 worker = ${scaling.twoOverOne.value.toFixed(2)}x ` +
