@@ -810,6 +810,10 @@ async function main(): Promise<void> {
             'full mode (15 s phases) reports lower spans per CPU-s for the same build.',
         ]
       : []),
+    `Spanring children start as the spanring launchers start it (apps/collector/src/node-flags.ts): node ${COLLECTOR_NODE_FLAGS.join(' ')}, ` +
+      `environment ${Object.entries(COLLECTOR_ENV)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ')}; the baseline child gets neither.`,
     `Load: tools/load in this process, OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request, no gzip; ${CONCURRENCY} in flight` +
       ` (2x overload: rate 2x the saturating requests/s with ${OVERLOAD_CONCURRENCY} in flight; the generator is closed-loop, so "sent/s" is what it could offer).` +
       ` Every run bounded by its duration and by ${formatRate(MAX_SPANS_PER_SECOND_BOUND)} spans per second of it.`,
