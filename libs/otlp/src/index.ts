@@ -16,7 +16,14 @@ export { groupSpans, MAX_ANY_VALUE_DEPTH, spanExtra, SpanKind, StatusCode } from
 export { decodeTraceRequest } from './proto-decode.ts';
 export { TRACE_EXPORT_PATH } from './schema.ts';
 export { TRACE_SERVICE_DEFINITION } from './trace-service.ts';
-export { countTraceRequestSpans, scanTraceRequest, scanValidatedTraceRequest, validateTraceRequest } from './proto-scan.ts';
+export {
+  countTraceRequestSpans,
+  indexTraceRequest,
+  scanIndexedTraceRequest,
+  scanTraceRequest,
+  scanValidatedTraceRequest,
+  validateTraceRequest,
+} from './proto-scan.ts';
 export { idWordAt, plainSpan, traceIdHex, WireSpan } from './wire-span.ts';
 export { encodeTraceRequest } from './proto-encode.ts';
 export { BufferPool } from './buffer-pool.ts';

@@ -10,7 +10,9 @@ import {
   countTraceRequestSpans,
   decodeTraceRequest,
   encodeTraceRequest,
+  indexTraceRequest,
   plainSpan,
+  scanIndexedTraceRequest,
   scanTraceRequest,
   scanValidatedTraceRequest,
   traceIdHex,
@@ -38,11 +40,19 @@ function countOutcome(count: () => number): { count: number } | { error: string 
   }
 }
 
-/** The scan and the count-only validation both agree with the decoder. */
+/** The scan, the count-only validation and the indexing validation all agree with the decoder. */
 function expectSameOutcome(bytes: Uint8Array): void {
   const decoded = outcome(() => decodeTraceRequest(bytes));
   expect(outcome(() => scanTraceRequest(bytes))).toEqual(decoded);
-  expect(countOutcome(() => validateTraceRequest(bytes))).toEqual('spans' in decoded ? { count: decoded.spans.length } : decoded);
+  const counted = 'spans' in decoded ? { count: decoded.spans.length } : decoded;
+  expect(countOutcome(() => validateTraceRequest(bytes))).toEqual(counted);
+  expect(countOutcome(() => indexTraceRequest(bytes).length)).toEqual(counted);
+}
+
+/** Where a WireSpan sits in its request and which trace it names. */
+function placement(span: Span): [number, number, string] {
+  if (!(span instanceof WireSpan)) throw new Error('expected a WireSpan');
+  return [span.wireStart, span.wireEnd, traceIdHex(span)];
 }
 
 describe('scanTraceRequest', () => {
@@ -136,6 +146,44 @@ describe('scanTraceRequest', () => {
     const badSpan = new Uint8Array(len(1, len(2, len(2, len(1, [1, 2, 3])))));
     expect(() => decodeTraceRequest(badSpan)).toThrow(OtlpDecodeError);
     expect(countTraceRequestSpans(badSpan)).toBe(1);
+  });
+
+  it('scanIndexedTraceRequest with the index indexTraceRequest made gives the same WireSpans as scanValidatedTraceRequest (C24)', () => {
+    fc.assert(
+      fc.property(shape, (request) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        const index = indexTraceRequest(bytes);
+        const indexed = scanIndexedTraceRequest(bytes, index);
+        const trusted = scanValidatedTraceRequest(bytes);
+        expect(index.length).toBe(spansOf(request).length);
+        expect(indexed.map(placement)).toEqual(trusted.map(placement));
+        expect(indexed.map(plainSpan)).toEqual(trusted.map(plainSpan));
+      }),
+      { numRuns: 200 },
+    );
+    // Invariant C20 holds through the index: a repeated trace id keeps its last value.
+    const twoTraceIds = new Uint8Array(len(1, len(2, len(2, [...len(1, Array(16).fill(1)), ...len(1, Array(16).fill(2)), ...len(2, Array(8).fill(3))]))));
+    expect(scanIndexedTraceRequest(twoTraceIds, indexTraceRequest(twoTraceIds)).map(traceIdHex)).toEqual(['02'.repeat(16)]);
+  });
+
+  it('scanIndexedTraceRequest refuses an index that does not fit the request: a span too many or too few, an offset outside its span', () => {
+    fc.assert(
+      fc.property(shape, fc.nat(), (request, pick) => {
+        const bytes = encodeTraceRequest(spansOf(request));
+        const index = indexTraceRequest(bytes);
+        if (index.length === 0) return;
+        const spans = scanIndexedTraceRequest(bytes, index) as WireSpan[];
+        expect(() => scanIndexedTraceRequest(bytes, index.subarray(1))).toThrow(OtlpDecodeError);
+        expect(() => scanIndexedTraceRequest(bytes, Uint32Array.of(...index, index[0]!))).toThrow(/lists \d+ spans but the request holds/);
+        const i = pick % index.length;
+        for (const outside of [spans[i]!.wireStart - 1, spans[i]!.wireEnd - 15]) {
+          const wrong = index.slice();
+          wrong[i] = outside;
+          expect(() => scanIndexedTraceRequest(bytes, wrong)).toThrow(/indexed trace id offset is outside the span/);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('scanValidatedTraceRequest gives validated bytes the same WireSpans as scanTraceRequest', () => {

@@ -74,10 +74,10 @@ export function countTraceRequestSpans(bytes: Uint8Array): number {
 }
 
 /**
- * scanTraceRequest for bytes that already passed it (or were encoded by encodeTraceRequest):
- * a receiver worker's ring records (specs/receiver-workers.md). Resources and scopes are
- * decoded as usual, but a span's fields are skipped by wire type, unchecked, apart from
- * finding its trace id, so the consumer thread does not validate every request a second time.
+ * scanTraceRequest for bytes that already passed it (or were encoded by encodeTraceRequest),
+ * when no span index came with them (scanIndexedTraceRequest is cheaper when one did, and is
+ * held to this function's result, C24). Resources and scopes are decoded as usual, but a
+ * span's fields are skipped by wire type, unchecked, apart from finding its trace id.
  * Invariant C22 holds only because the bytes were validated before: do not use it on input.
  */
 export function scanValidatedTraceRequest(bytes: Uint8Array): Span[] {
@@ -86,6 +86,49 @@ export function scanValidatedTraceRequest(bytes: Uint8Array): Span[] {
     return scanned.take();
   } finally {
     scanned.clear();
+  }
+}
+
+/**
+ * validateTraceRequest that also returns its span index: where each span's trace id starts in
+ * `bytes`, in span order (one entry per span, so its length is the span count). A receiver
+ * worker sends it along with the bytes, and scanIndexedTraceRequest then builds the spans
+ * without walking their fields again. Throws the decoder's OtlpDecodeError for invalid input;
+ * should the decoder ever accept what the walk refused (Invariant C22 says it does not), the
+ * walk's own error, since there is no index to give.
+ */
+export function indexTraceRequest(bytes: Uint8Array): Uint32Array {
+  try {
+    scanRequest(new ProtoReader(bytes), indexSpan, undefined);
+    return spanIndex.take();
+  } catch (error) {
+    spanIndex.clear();
+    if (!(error instanceof OtlpDecodeError)) throw error;
+    decodeTraceRequest(bytes);
+    throw error;
+  }
+}
+
+/**
+ * scanValidatedTraceRequest for validated bytes that come with their span index
+ * (indexTraceRequest's, or one made the same way): each span is located by its length alone
+ * and takes its trace id offset from the index, so no span field is read. Invariant C24: the
+ * same spans as scanValidatedTraceRequest gives, for the index indexTraceRequest gives; an
+ * index that does not fit the request (wrong count, an offset outside its span) is an
+ * OtlpDecodeError, never a span pointing elsewhere.
+ */
+export function scanIndexedTraceRequest(bytes: Uint8Array, traceIdAt: Uint32Array): Span[] {
+  indexed = traceIdAt;
+  indexedNext = 0;
+  try {
+    scanRequest(new ProtoReader(bytes), scanIndexedSpan, scanned);
+    if (indexedNext !== traceIdAt.length) {
+      throw new OtlpDecodeError('', `the span index lists ${traceIdAt.length} spans but the request holds ${indexedNext}`);
+    }
+    return scanned.take();
+  } finally {
+    scanned.clear();
+    indexed = NO_INDEX;
   }
 }
 
@@ -120,6 +163,37 @@ class SpanList {
 
 /** Scans run to completion on one thread and never nest, so one list serves them all. */
 const scanned = new SpanList();
+
+/** The trace id offsets indexTraceRequest collects: storage grown once, copied out exactly sized. */
+class SpanIndex {
+  private offsets = new Uint32Array(1024);
+  private size = 0;
+
+  add(traceIdAt: number): void {
+    if (this.size === this.offsets.length) {
+      const grown = new Uint32Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    this.offsets[this.size++] = traceIdAt;
+  }
+
+  take(): Uint32Array {
+    const taken = this.offsets.slice(0, this.size);
+    this.size = 0;
+    return taken;
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+}
+
+const spanIndex = new SpanIndex();
+const NO_INDEX = new Uint32Array(0);
+/** The index scanIndexedTraceRequest reads, and its next entry (scans never nest). */
+let indexed: Uint32Array = NO_INDEX;
+let indexedNext = 0;
 
 /** Reads one span message; returns the span, or undefined when only checking. */
 type SpanScanner = (reader: ProtoReader, resource: Resource, scope: InstrumentationScope) => WireSpan | undefined;
@@ -193,6 +267,26 @@ function checkSpan(reader: ProtoReader): undefined {
   checkSpanFields(reader);
   reader.leave(outer);
   return undefined;
+}
+
+function indexSpan(reader: ProtoReader): undefined {
+  const outer = reader.enter();
+  spanIndex.add(checkSpanFields(reader));
+  reader.leave(outer);
+  return undefined;
+}
+
+function scanIndexedSpan(reader: ProtoReader, resource: Resource, scope: InstrumentationScope): WireSpan {
+  const length = reader.skipBytes();
+  const end = reader.offset;
+  const start = end - length;
+  const traceIdAt = indexed[indexedNext];
+  // Invariant C24: a span only ever points at a trace id inside its own bytes.
+  if (traceIdAt === undefined || traceIdAt < start || traceIdAt + TRACE_ID_BYTES > end) {
+    throw new OtlpDecodeError('', `span ${indexedNext} of the request: its indexed trace id offset is outside the span`);
+  }
+  indexedNext++;
+  return new WireSpan(resource, scope, reader.input, start, end, traceIdAt);
 }
 
 /** Checks the fields of the span message the reader is in; returns where its trace id starts. */

@@ -21,6 +21,8 @@ export interface DecodedRequest {
   readonly spans: readonly Span[] | undefined;
   /** The (decompressed) protobuf request bytes, when the request came as protobuf. */
   readonly protobuf: Uint8Array | undefined;
+  /** Where each span's trace id starts in `protobuf` (indexTraceRequest), when the sink's decode made the index. */
+  readonly traceIdIndex?: Uint32Array | undefined;
 }
 
 /** One valid request, decoded, with where it came from. */

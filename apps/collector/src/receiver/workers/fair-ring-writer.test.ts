@@ -13,7 +13,7 @@ function setUp(limits: WaitingLimits) {
   const writer = new FairRingWriter(producer, 30_000, limits);
   const signal = new AbortController().signal;
   const write = (client: string, records = 1) =>
-    writer.write(client, Array.from({ length: records }, () => ({ bytes: new Uint8Array(RECORD_BYTES), spanCount: 10 })), signal);
+    writer.write(client, Array.from({ length: records }, () => ({ bytes: new Uint8Array(RECORD_BYTES), index: new Uint8Array(0), spanCount: 10 })), signal);
   const drain = (): number => consumer.consumeUpTo(Number.MAX_SAFE_INTEGER, () => {});
   return { writer, write, drain };
 }

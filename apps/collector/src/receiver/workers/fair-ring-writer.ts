@@ -17,7 +17,7 @@ import { RingClosedError, type SharedRingProducer } from '#spanring/ringmpsc';
 import { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
 import { ReceiverOverloadedError, type AdmitOutcome } from '../span-sink.ts';
 import { mustRefuseWaiting, type WaitingLimits } from '../waiting-limits.ts';
-import type { RingRecord } from './records.ts';
+import { recordLength, type RingRecord } from './records.ts';
 
 interface PendingWrite {
   readonly clientKey: string;
@@ -151,7 +151,7 @@ export class FairRingWriter {
           return;
         }
         if (wrote) {
-          this.waitingBytes -= record.bytes.byteLength;
+          this.waitingBytes -= recordLength(record);
           pending.acceptedSpans += record.spanCount;
           pending.next++;
           if (pending.next === pending.records.length) pending.settle({ accepted: pending.acceptedSpans, refusal: undefined });
@@ -166,7 +166,7 @@ export class FairRingWriter {
         // Past the deadline, refuse it here: its timer may not have run yet, and waiting 0 ms
         // in a loop would never let it run.
         if (remaining <= 0) pending.expire();
-        else await this.producer.waitForSpace(record.bytes.byteLength, remaining);
+        else await this.producer.waitForSpace(recordLength(record), remaining);
       }
     } finally {
       this.pumping = false;
@@ -187,9 +187,10 @@ export class FairRingWriter {
   private tryWrite(record: RingRecord): boolean {
     // Safety: claim() hands out bytes the consumer cannot read until publish() stores the tail
     // after commit() wrote the header (ring-buffer S2); nothing else writes this ring (W2).
-    const claim = this.producer.claim(record.bytes.byteLength);
+    const claim = this.producer.claim(recordLength(record));
     if (claim === null) return false;
     claim.bytes.set(record.bytes, claim.offset);
+    claim.bytes.set(record.index, claim.offset + record.bytes.byteLength);
     this.producer.commit();
     return true;
   }
@@ -245,7 +246,7 @@ export class FairRingWriter {
 
 function recordBytes(records: readonly RingRecord[], from: number): number {
   let bytes = 0;
-  for (let i = from; i < records.length; i++) bytes += records[i]!.bytes.byteLength;
+  for (let i = from; i < records.length; i++) bytes += recordLength(records[i]!);
   return bytes;
 }
 

@@ -3,11 +3,11 @@
  * written by the worker's FairRingWriter into its own SharedRing; accepted/refused counts go
  * to a shared counters buffer the main thread reads for otelcol_receiver_* metrics.
  */
-import { BufferPool, validateTraceRequest } from '#spanring/otlp';
+import { BufferPool, indexTraceRequest } from '#spanring/otlp';
 import { decodeSpans, type AdmitOutcome, type DecodedRequest, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
 import type { FairRingWriter } from './fair-ring-writer.ts';
 import { COUNTER_INDEX } from './protocol.ts';
-import { toRecords } from './records.ts';
+import { fitsOneRecord, toRecords } from './records.ts';
 
 /**
  * Free request-body buffers a worker keeps for reuse: 32 bodies of the load generator's 512-span
@@ -46,10 +46,14 @@ export class RingSink implements SpanSink {
   }
 
   decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
-    // A protobuf request that fits a record goes into the ring byte for byte (records.ts), so
-    // checking it is enough: spans built here would only be garbage once the bytes are copied.
+    // A protobuf request that fits a record goes into the ring byte for byte with its span
+    // index (records.ts), so checking and indexing it is enough: spans built here would only be
+    // garbage once the bytes are copied.
     if (format === 'protobuf' && body.byteLength <= this.maxRecordBytes) {
-      return { spanCount: validateTraceRequest(body), bytes: body.byteLength, spans: undefined, protobuf: body };
+      const traceIdIndex = indexTraceRequest(body);
+      if (fitsOneRecord(body.byteLength, traceIdIndex.length, this.maxRecordBytes)) {
+        return { spanCount: traceIdIndex.length, bytes: body.byteLength, spans: undefined, protobuf: body, traceIdIndex };
+      }
     }
     return decodeSpans(format, body);
   }

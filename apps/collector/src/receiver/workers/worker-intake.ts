@@ -6,17 +6,20 @@
  * shared rings stop draining, fill, and the workers answer 429 / UNAVAILABLE
  * (specs/receiver-workers.md W7).
  */
-import { scanValidatedTraceRequest, type Span } from '#spanring/otlp';
+import { scanIndexedTraceRequest, type Span } from '#spanring/otlp';
 import type { AsyncSpanProducer } from '#spanring/pipeline';
 import type { RecordHandler, SharedChannel } from '#spanring/ringmpsc';
 import type { RecordArena } from './record-arena.ts';
+import { readRecord } from './records.ts';
 
 /**
  * Decodes one ring record: an ExportTraceServiceRequest the worker already validated (or
- * encoded itself), so only its structure is read, not checked a second time.
+ * encoded itself) and its span index, so only the request's structure is read: no span field
+ * is looked at again (W14).
  */
 export function decodeRecord(record: Uint8Array): Span[] {
-  return scanValidatedTraceRequest(record);
+  const { request, traceIdIndex } = readRecord(record);
+  return scanIndexedTraceRequest(request, traceIdIndex);
 }
 
 /** How often an idle intake re-checks whether a worker died without closing its ring. */
