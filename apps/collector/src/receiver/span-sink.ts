@@ -102,11 +102,31 @@ export function decodeSpans(format: 'protobuf' | 'json', body: Uint8Array): Deco
 }
 
 /**
+ * Invariant W13, shared by the HTTP and gRPC handlers: when the sink would refuse this request
+ * at once for its waiting limits, counts its spans as refused without validating it and
+ * returns the refusal to answer with (429 / UNAVAILABLE). Undefined when the request takes the
+ * usual path: the sink would take it, or its spans cannot be counted cheaply (spansToRefuse).
+ */
+export function refuseAtOnce(
+  sink: SpanSink,
+  transport: Transport,
+  format: 'protobuf' | 'json',
+  clientKey: string,
+  body: Uint8Array,
+): ReceiverOverloadedError | undefined {
+  if (!sink.accepting() || !sink.wouldRefuse(clientKey, body.byteLength)) return undefined;
+  const spans = spansToRefuse(format, body);
+  if (spans === undefined) return undefined;
+  sink.count(transport, 0, spans);
+  return new ReceiverOverloadedError(spans);
+}
+
+/**
  * The spans of a request refused at once (SpanSink.wouldRefuse), counted without validating
  * it; undefined when the request must take the usual path: JSON (no cheap count), an empty
  * request (a success), or protobuf whose structure is broken (the decoder names the problem).
  */
-export function spansToRefuse(format: 'protobuf' | 'json', body: Uint8Array): number | undefined {
+function spansToRefuse(format: 'protobuf' | 'json', body: Uint8Array): number | undefined {
   if (format !== 'protobuf') return undefined;
   try {
     const count = countTraceRequestSpans(body);

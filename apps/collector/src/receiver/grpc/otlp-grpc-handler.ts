@@ -10,7 +10,7 @@
 import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
 import { encodeTraceResponse, OtlpDecodeError } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline/errors';
-import { ReceiverOverloadedError, spansToRefuse, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
+import { refuseAtOnce, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
 import { clientKeyOf, InvalidTenantError } from './client-key.ts';
 import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';
 
@@ -47,13 +47,8 @@ async function exportTraces(call: ServerUnaryCall<Buffer, Buffer>, { sink }: Tra
     return [invalidArgument(error.message)];
   }
   // Invariant W13: refused at once for the waiting limits without being validated.
-  if (sink.accepting() && sink.wouldRefuse(clientKey, call.request.byteLength)) {
-    const refused = spansToRefuse('protobuf', call.request);
-    if (refused !== undefined) {
-      sink.count('grpc', 0, refused);
-      return [unavailableWithRetryInfo(new ReceiverOverloadedError(refused).message, sink.retryAfterSeconds)];
-    }
-  }
+  const refusal = refuseAtOnce(sink, 'grpc', 'protobuf', clientKey, call.request);
+  if (refusal !== undefined) return [unavailableWithRetryInfo(refusal.message, sink.retryAfterSeconds)];
   let decoded: DecodedRequest;
   try {
     decoded = sink.decode('protobuf', call.request);

@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OtlpDecodeError } from '#spanring/otlp';
 import { CollectorClosedError } from '#spanring/pipeline/errors';
-import { ReceiverOverloadedError, spansToRefuse, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
+import { refuseAtOnce, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
 import { httpClientKey, InvalidTenantError, parseTenant, TENANT_HEADER } from './client-key.ts';
 import {
   JSON_MEDIA_TYPE,
@@ -123,19 +123,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: OtlpHt
 /**
  * Invariant W13: a request the sink would refuse at once for its waiting limits is answered
  * 429 without being validated, so refusing under overload stays cheap. Returns false when the
- * request takes the usual path (see spansToRefuse).
+ * request takes the usual path (see refuseAtOnce).
  */
 function refuseUnvalidated(res: ServerResponse, format: OtlpFormat, clientKey: string, body: Buffer, sink: SpanSink): boolean {
-  if (!sink.accepting() || !sink.wouldRefuse(clientKey, body.byteLength)) return false;
-  const spans = spansToRefuse(format, body);
-  if (spans === undefined) return false;
-  sink.count('http', 0, spans);
-  sendStatus(res, format, {
-    httpStatus: 429,
-    rpcCode: RpcCode.RESOURCE_EXHAUSTED,
-    message: new ReceiverOverloadedError(spans).message,
-    retryAfterSeconds: sink.retryAfterSeconds,
-  });
+  const refusal = refuseAtOnce(sink, 'http', format, clientKey, body);
+  if (refusal === undefined) return false;
+  sendStatus(res, format, { httpStatus: 429, rpcCode: RpcCode.RESOURCE_EXHAUSTED, message: refusal.message, retryAfterSeconds: sink.retryAfterSeconds });
   return true;
 }
 
