@@ -19,14 +19,16 @@ export const COLLECTOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8
  * few exports have come and gone every later one comes from the heap instead: @grpc/grpc-js
  * copies each encoded export (~3.5 MB for 8192 spans) into a fresh frame, and those frames,
  * freed between longer-lived small blocks, fragment the heap. Under sustained overload that was
- * ~60–90 MB of freed but resident memory (bench:e2e's 2× phase).
+ * ~60–90 MB of freed but resident memory (bench:e2e's 2× phase). Exports to plaintext host:port
+ * endpoints no longer make such frames (pipeline exporter/grpc-http2-channel.ts); TLS and unix:
+ * endpoints still go through grpc-js, and other large short-lived blocks remain.
  * - MMAP_THRESHOLD 2 MiB, fixed: export-sized blocks get mappings of their own; everything
  *   smaller (request and record buffers, which are pooled) stays in the heap.
  * - TRIM_THRESHOLD 32 MiB: fixing the mmap threshold also fixes when a heap's free top is given
  *   back (past 128 KiB). The worker threads' heaps were then given back and faulted in again
  *   all the time (strace: ~14 madvise calls/s, 0.4/s with this), costing ~10–20% CPU per span
  *   in bench:e2e --quick pairs. Now a heap shrinks only past 32 MiB of free top.
- * What remains is a page fault per 4 KiB of each export's frame.
+ * What remains, for exports through grpc-js, is a page fault per 4 KiB of each export's frame.
  */
 export const COLLECTOR_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: '2097152',

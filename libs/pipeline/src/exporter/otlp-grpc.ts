@@ -9,9 +9,12 @@
  * - Serialization is ours (encodeTraceRequest): forwarding must be lossless, and the SDK's
  *   ReadableSpan model cannot carry scope attributes, the resource's dropped attribute count
  *   and entity refs, all 32 bits of span and link flags, or kind/status values outside the enums.
- * - The call is made with @grpc/grpc-js exactly as OTel's GrpcExporterTransport makes it
- *   (a raw-bytes unary call on the TraceService path, gzip through
- *   grpc.default_compression_algorithm, a per-call deadline), but here rather than through
+ * - To a plaintext host:port endpoint the call goes over node:http2 directly
+ *   (grpc-http2-channel.ts), so the ~3.5 MB message is written without grpc-js's per-call
+ *   copy into a fresh frame; that file says why and what it implements.
+ * - Other endpoints (TLS, unix:) are called with @grpc/grpc-js exactly as OTel's
+ *   GrpcExporterTransport calls them (a raw-bytes unary call on the TraceService path, gzip
+ *   through grpc.default_compression_algorithm, a per-call deadline), but here rather than through
  *   createOtlpGrpcExportDelegate, because that delegate cannot honour the pipeline's contract:
  *   it takes no AbortSignal and exposes no call to cancel (an aborted RPC would run on until
  *   its deadline, and the delegate's shutdown waits for it), and it hands the response to a logging handler, so
@@ -21,7 +24,8 @@
  *   grpc-js's own (transparent and service-config) retries are switched off below.
  */
 import { Client, compressionAlgorithms, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { getSharedConfigurationFromEnvironment } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
@@ -33,6 +37,7 @@ import { decodeTraceResponse, encodeTraceRequest, OtlpDecodeError, TRACE_EXPORT_
 import type { Span } from '#spanring/otlp';
 import { ExportError, PipelineConfigError } from '../errors.ts';
 import { encodeBuffers } from './encode-buffers.ts';
+import { GrpcCallAborted, GrpcCallFailure, Http2GrpcChannel } from './grpc-http2-channel.ts';
 import { abortedError, encodeOrFail } from './export-errors.ts';
 import { retryDelayFromTrailers } from './grpc-retry-info.ts';
 import { outcomeOf } from './partial-success.ts';
@@ -44,6 +49,7 @@ import type { TlsOptions } from './tls.ts';
 /** Collector defaults (otlpexporter): gzip, and exporterhelper's 5 s timeout. */
 const DEFAULT_COMPRESSION = 'gzip';
 const DEFAULT_TIMEOUT_MS = 5_000;
+const USER_AGENT = 'Spanring';
 
 /**
  * Options of the otlp_grpc exporter; each mirrors an otelcol key of the `otlp_grpc` exporter.
@@ -70,14 +76,24 @@ export interface OtlpGrpcExporterOptions {
 
 const passThrough = (bytes: Buffer): Buffer => bytes;
 
+/** host:port or [ipv6]:port, what Http2GrpcChannel connects to; other targets (unix:, dns:///) go to grpc-js. */
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
+
+/** A failed call, from either transport: grpc-js's ServiceError or a GrpcCallFailure. */
+type CallFailure = Pick<GrpcCallFailure, 'code' | 'details' | 'metadata'>;
+
 export class OtlpGrpcExporter implements SpanExporter {
   readonly name: string;
   /** host:port (or unix: path) the channel connects to. */
   readonly address: string;
   readonly compression: 'gzip' | 'none';
   readonly timeoutMs: number;
-  private readonly client: Client;
+  /** Plaintext host:port endpoints: calls written without a frame copy. */
+  private readonly channel: Http2GrpcChannel | undefined;
+  /** Every other endpoint (TLS, unix:). */
+  private readonly client: Client | undefined;
   private readonly metadata: Metadata;
+  private readonly metadataHeaders: OutgoingHttpHeaders;
   private readonly encodeBuffers = encodeBuffers();
   private closed = false;
 
@@ -89,14 +105,11 @@ export class OtlpGrpcExporter implements SpanExporter {
     const configuration = resolveOtelConfiguration(options, this.compression, this.timeoutMs);
     this.address = configuration.url;
     this.metadata = configuration.metadata();
-    this.client = new Client(this.address, configuration.credentials(), {
-      'grpc.default_compression_algorithm': this.compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
-      'grpc.primary_user_agent': 'Spanring',
-      // The pipeline retries with the Collector's backoff; a second retry layer would multiply attempts.
-      'grpc.enable_retries': 0,
-      // The channel owns its connections, so shutdown() closes them instead of leaving them pooled.
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    this.metadataHeaders = this.metadata.toHttp2Headers();
+    const credentials = configuration.credentials();
+    // _isSecure is grpc-js's own test of the credentials OTel resolved (options, then env).
+    if (!credentials._isSecure() && HOST_PORT.test(this.address)) this.channel = new Http2GrpcChannel(this.address, USER_AGENT);
+    else this.client = grpcJsClient(this.address, credentials, this.compression);
   }
 
   export(spans: readonly Span[], signal: AbortSignal): Promise<ExportOutcome | void> {
@@ -108,8 +121,9 @@ export class OtlpGrpcExporter implements SpanExporter {
   }
 
   /**
-   * Safety (P15): grpc-js copies the message into its own frame (or compresses it) before the
-   * call can end, so once the outcome is known nothing reads `request`.
+   * Safety (P15): once the outcome is known nothing reads `request`: grpc-js copies it into its
+   * own frame (or compresses it) before the call can end, and Http2GrpcChannel.unary says when
+   * it stops reading it.
    */
   releaseEncoded(request: Uint8Array): void {
     this.encodeBuffers.give(request.buffer);
@@ -124,15 +138,34 @@ export class OtlpGrpcExporter implements SpanExporter {
 
   async shutdown(): Promise<void> {
     this.closed = true;
-    this.client.close();
+    this.channel?.close();
+    this.client?.close();
   }
 
   /** One unary call; aborting the signal cancels it (the server sees CANCELLED). */
-  private call(request: Buffer, signal: AbortSignal): Promise<Buffer> {
+  private async call(request: Buffer, signal: AbortSignal): Promise<Buffer> {
+    if (this.channel === undefined) return this.callWithGrpcJs(this.client!, request, signal);
+    try {
+      return await this.channel.unary({
+        path: TRACE_EXPORT_PATH,
+        headers: this.metadataHeaders,
+        message: request,
+        compress: this.compression === 'gzip',
+        timeoutMs: this.timeoutMs,
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof GrpcCallAborted) throw abortedError(this.name, signal);
+      if (error instanceof GrpcCallFailure) throw this.failure(error);
+      throw error;
+    }
+  }
+
+  private callWithGrpcJs(client: Client, request: Buffer, signal: AbortSignal): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const options = { deadline: Date.now() + this.timeoutMs };
       // Cloned because grpc-js adds its own headers to the metadata object it is given.
-      const call = this.client.makeUnaryRequest(TRACE_EXPORT_PATH, passThrough, passThrough, request, this.metadata.clone(), options, (error, response) => {
+      const call = client.makeUnaryRequest(TRACE_EXPORT_PATH, passThrough, passThrough, request, this.metadata.clone(), options, (error, response) => {
         signal.removeEventListener('abort', cancel);
         if (signal.aborted) reject(abortedError(this.name, signal));
         else if (error) reject(this.failure(error));
@@ -144,7 +177,7 @@ export class OtlpGrpcExporter implements SpanExporter {
   }
 
   /** Connection failures arrive as UNAVAILABLE (retryable) and timeouts as DEADLINE_EXCEEDED. */
-  private failure(error: ServiceError): ExportError {
+  private failure(error: CallFailure): ExportError {
     const retryDelayMs = retryDelayFromTrailers(error.metadata);
     return classifyGrpcFailure(error.code, retryDelayMs, `${error.details} (${this.name} → ${this.address})`);
   }
@@ -158,6 +191,17 @@ export class OtlpGrpcExporter implements SpanExporter {
       throw error;
     }
   }
+}
+
+function grpcJsClient(address: string, credentials: ChannelCredentials, compression: 'gzip' | 'none'): Client {
+  return new Client(address, credentials, {
+    'grpc.default_compression_algorithm': compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
+    'grpc.primary_user_agent': USER_AGENT,
+    // The pipeline retries with the Collector's backoff; a second retry layer would multiply attempts.
+    'grpc.enable_retries': 0,
+    // The channel owns its connections, so shutdown() closes them instead of leaving them pooled.
+    'grpc.use_local_subchannel_pool': 1,
+  });
 }
 
 /** OTel's own resolution: explicit options first, then env, then OTel's defaults. */
