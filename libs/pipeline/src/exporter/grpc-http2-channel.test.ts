@@ -95,6 +95,14 @@ describe('Http2GrpcChannel requests', () => {
     expect(received[1]!.equals(message)).toBe(true);
   });
 
+  it('keeps many large calls in flight on one connection (more data queued than node:http2 allows by default)', async () => {
+    const { port, received } = await grpcJsServer();
+    const channel = channelTo(port);
+    const messages = Array.from({ length: 8 }, () => randomBytes(4 * 1024 * 1024));
+    await Promise.all(messages.map((message) => channel.unary(call(message))));
+    expect(received.map((message) => messages.findIndex((sent) => sent.equals(message))).toSorted()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('sends gRPC request headers, the metadata, and the message behind its 5-byte prefix', async () => {
     let seen: RawCall | undefined;
     const { port } = await rawServer((raw) => {

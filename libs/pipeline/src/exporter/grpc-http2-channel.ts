@@ -17,6 +17,7 @@
  * RST_STREAM codes mapped to gRPC codes when no grpc-status came.
  */
 import { connect, constants as http2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as connectTcp } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
@@ -188,7 +189,14 @@ export class Http2GrpcChannel {
     if (this.closed) throw new Error('the channel is closed');
     const current = this.session;
     if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = connect(`http://${this.address}`);
+    const url = new URL(`http://${this.address}`);
+    const session = connect(url, {
+      // As grpc-js: small frames (headers, WINDOW_UPDATEs) go out at once, not after Nagle's delay.
+      createConnection: () => connectTcp({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port), noDelay: true }),
+      // As grpc-js: node:http2 counts data queued to send against this (10 MB by default) and
+      // refuses new streams past it, and a few exports queued on the connection exceed it.
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    });
     const forget = (): void => {
       if (this.session === session) this.session = undefined;
     };
