@@ -13,7 +13,7 @@
  * - spans lost = acknowledged − exported, after an overload phase at twice the saturating
  *   rate (CONCURRENCY × 4 in flight) and a SIGTERM drain (must be 0: the excess must be
  *   refused with 429/503, never acknowledged then dropped).
- * Exports go to an in-bench OTLP/gRPC sink (bench/e2e/sink.ts), or with the debug exporter
+ * Exports go to an in-bench OTLP/gRPC sink (bench/e2e/sink.ts, a worker thread), or with the debug exporter
  * to the child's stdout (one summary line per batch, summed here).
  *
  * Configurations (bench/e2e/configs.ts): Spanring single thread (spanring.workers: 0, written
@@ -847,7 +847,7 @@ async function main(): Promise<void> {
       ' over all phases (warm-up, saturation, half, overload); surplus = exported − acknowledged when positive: requests the collector accepted' +
       ' after the generator\'s 10 s deadline ("late": errors there) or spans exported twice (an export retried after the sink had it: at-least-once);' +
       ' "retries": the collector\'s spanring_exporter_retries_total.',
-    'otlp_grpc exports to an in-bench grpc-js sink that counts spans with a protobuf wire walk (cross-checked against decodeTraceRequest every 64th request); ' +
+    'otlp_grpc exports to an in-bench grpc-js sink (a worker thread of this process, so its work does not stall the generator\'s latency clock) that counts spans with a protobuf wire walk (cross-checked against decodeTraceRequest every 64th request); ' +
       'every Spanring configuration writes spanring.workers explicitly (0 = receive on the main thread). ' +
       '"debug" (verbosity basic) is the no-op-ish exporter: one summary line per batch, summed from the child\'s stdout.',
     'Baseline: node:http + protobufjs reflection decode + SDK BatchSpanProcessor (queue 2048, batch 512) + SDK OTLPTraceExporter gRPC, all defaults; ' +
