@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants as http2, createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRACE_EXPORT_PATH, TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 import { GrpcCallAborted, GrpcCallFailure, Http2GrpcChannel, type UnaryCall } from './grpc-http2-channel.ts';
@@ -120,11 +123,14 @@ describe('Http2GrpcChannel requests', () => {
       ':path': TRACE_EXPORT_PATH,
       'content-type': 'application/grpc',
       te: 'trailers',
-      'grpc-timeout': '1234m',
       'grpc-encoding': 'gzip',
       'x-tenant': 'a',
       'user-agent': 'spanring-test',
     });
+    // What is left of the 1234 ms when the call goes out (the gzip came first).
+    expect(seen!.headers['grpc-timeout']).toMatch(/^\d+m$/);
+    expect(Number.parseInt(seen!.headers['grpc-timeout'] as string)).toBeLessThanOrEqual(1234);
+    expect(Number.parseInt(seen!.headers['grpc-timeout'] as string)).toBeGreaterThan(1000);
     expect(seen!.body.readUInt8(0)).toBe(1);
     expect(seen!.body.readUInt32BE(1)).toBe(seen!.body.length - 5);
     expect([...gunzipSync(seen!.body.subarray(5))]).toEqual([...message]);
@@ -240,5 +246,32 @@ describe('Http2GrpcChannel statuses', () => {
     channel.close();
     const failure = await failureOf(channel.unary(call(new Uint8Array(1))));
     expect(failure.code).toBe(GrpcStatus.UNAVAILABLE);
+  });
+});
+
+describe('Http2GrpcChannel and the process', () => {
+  it('does not keep the process alive once its calls are done, as grpc-js channels do not', async () => {
+    // A child process with a server it does not wait for (its listener and connections unref'd)
+    // and a channel left open: only the channel's idle connection could keep it running.
+    const channelModule = fileURLToPath(new URL('./grpc-http2-channel.ts', import.meta.url));
+    const script = `
+      import { createServer } from 'node:http2';
+      import { Http2GrpcChannel } from ${JSON.stringify(channelModule)};
+      const server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => { res.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }); });
+      });
+      server.on('session', (session) => session.unref());
+      server.listen(0, '127.0.0.1', async () => {
+        server.unref();
+        const channel = new Http2GrpcChannel('127.0.0.1:' + server.address().port, 'spanring-test');
+        await channel.unary({ path: '/p', headers: {}, message: new Uint8Array(1), compress: false, timeoutMs: 5000, signal: new AbortController().signal });
+        console.log('call done');
+      });
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=spanring-source', '--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], {
+      timeout: 10_000,
+    });
+    expect(stdout.trim()).toBe('call done');
   });
 });

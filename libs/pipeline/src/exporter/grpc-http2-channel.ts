@@ -70,7 +70,6 @@ export class Http2GrpcChannel {
   readonly address: string;
   private readonly userAgent: string;
   private session: ClientHttp2Session | undefined;
-  private active = 0;
   private closed = false;
 
   /** `address` is host:port (IPv6 in brackets); connects on the first call. */
@@ -117,7 +116,6 @@ export class Http2GrpcChannel {
         reject(new GrpcCallFailure(GrpcStatus.UNAVAILABLE, `cannot start a call: ${(error as Error).message}`));
         return;
       }
-      this.callStarted();
       const received = new ReceivedResponse();
       let ending: 'deadline' | 'aborted' | undefined;
       const cancel = (why: 'deadline' | 'aborted'): void => {
@@ -125,6 +123,7 @@ export class Http2GrpcChannel {
         stream.close(http2.NGHTTP2_CANCEL);
       };
       const onAbort = (): void => cancel('aborted');
+      // The deadline timer is also what keeps the process alive while the call is in flight.
       const timer = setTimeout(cancel, Math.max(0, deadline - performance.now()), 'deadline');
       call.signal.addEventListener('abort', onAbort, { once: true });
       stream.on('response', (headers) => received.onHeaders(headers));
@@ -134,7 +133,6 @@ export class Http2GrpcChannel {
       stream.on('close', () => {
         clearTimeout(timer);
         call.signal.removeEventListener('abort', onAbort);
-        this.callEnded();
         if (ending === 'aborted') reject(new GrpcCallAborted());
         else if (ending === 'deadline') reject(new GrpcCallFailure(GrpcStatus.DEADLINE_EXCEEDED, `Deadline exceeded after ${call.timeoutMs} ms`));
         else {
@@ -204,18 +202,10 @@ export class Http2GrpcChannel {
     session.on('error', forget);
     session.on('goaway', forget);
     session.on('close', forget);
+    // An open connection does not keep the process alive, as grpc-js's idle channels do not.
     session.unref();
     this.session = session;
     return session;
-  }
-
-  /** The connection keeps the process alive only while calls are in flight, as grpc-js's does. */
-  private callStarted(): void {
-    if (this.active++ === 0) this.session?.ref();
-  }
-
-  private callEnded(): void {
-    if (--this.active === 0) this.session?.unref();
   }
 }
 
