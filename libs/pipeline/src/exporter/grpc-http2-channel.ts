@@ -86,9 +86,10 @@ export class Http2GrpcChannel {
    */
   async unary(call: UnaryCall): Promise<Buffer> {
     if (call.signal.aborted) throw new GrpcCallAborted();
+    // As in grpc-js, the deadline runs from the start of the call, compression included.
+    const deadline = performance.now() + call.timeoutMs;
     const message = call.compress ? await gzip(call.message) : call.message;
     if (call.signal.aborted) throw new GrpcCallAborted();
-    const deadline = performance.now() + call.timeoutMs;
     let response: ReceivedResponse;
     try {
       response = await this.send(call, message, deadline);
@@ -142,6 +143,9 @@ export class Http2GrpcChannel {
         }
       });
       // Two writes, no copy: the stream keeps references to both buffers until they are sent.
+      // Safety (P15): by 'close' node:http2 has sent or dropped them, except that the socket may
+      // still hold DATA of a cancelled or failed call, read after it settles; such a stream has
+      // been reset, so the server discards those bytes whatever they are by then.
       const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
       prefix.writeUInt8(call.compress ? 1 : 0, 0);
       prefix.writeUInt32BE(message.byteLength, 1);
@@ -267,10 +271,10 @@ class ReceivedResponse {
       return new GrpcCallFailure(codeForRstCode(rstCode), `the server reset the stream (HTTP/2 error code ${rstCode})`, undefined, refused);
     }
     if (this.error !== undefined || connectionGone) {
-      // The connection failed or dropped: the node:http2 error says how, its cause why.
-      const how = this.error === undefined ? 'the connection closed before the call ended' : this.error.message;
-      const cause = this.error?.cause instanceof Error ? `: ${this.error.cause.message}` : '';
-      return new GrpcCallFailure(GrpcStatus.UNAVAILABLE, `${how}${cause}`);
+      // The connection failed or dropped; node:http2 puts the socket's error (ECONNREFUSED...) in `cause`.
+      const cause = this.error?.cause instanceof Error ? this.error.cause : undefined;
+      const reason = cause !== undefined ? `no connection: ${cause.message}` : (this.error?.message ?? 'the connection closed before the call ended');
+      return new GrpcCallFailure(GrpcStatus.UNAVAILABLE, reason);
     }
     if (rstCode === http2.NGHTTP2_CANCEL) return new GrpcCallFailure(GrpcStatus.CANCELLED, 'the server cancelled the call');
     return new GrpcCallFailure(GrpcStatus.UNKNOWN, 'the call ended without a grpc-status');

@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
@@ -178,6 +181,30 @@ describe('otlp_grpc exporter delivery', () => {
     expect(outcome).toEqual({ rejectedSpans: 0, message: 'deprecated attribute' });
   });
 
+  it('delivers to a unix:// socket endpoint, which goes through grpc-js', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'spanring-grpc-')), 'otlp.sock');
+    const received: Span[][] = [];
+    const server = new Server();
+    server.addService(TRACE_SERVICE_DEFINITION, {
+      Export: (call: ExportCall, callback: sendUnaryData<Buffer>) => {
+        received.push(decodeTraceRequest(call.request));
+        callback(null, Buffer.alloc(0));
+      },
+    });
+    await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    cleanups.push(() => {
+      server.forceShutdown();
+    });
+    const exporter = new OtlpGrpcExporter({ endpoint: `unix://${path}`, tls: { insecure: true } });
+    cleanups.push(() => exporter.shutdown());
+    const spans = fullyPopulatedSpans();
+    await exporter.export(spans, new AbortController().signal);
+    expect(exporter.address).toBe(`unix://${path}`);
+    expect(received).toEqual([spans]);
+  });
+
   it('sends one request per export, several in parallel on one connection', async () => {
     const { port, received } = await answeringServer(() => ({}));
     const proxy = await byteCountingProxy(port);
@@ -248,6 +275,7 @@ describe('otlp_grpc exporter failures', () => {
     const error = await rejection(exporter.export(simpleSpans(1), new AbortController().signal));
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('UNAVAILABLE');
+    expect(error.message).toContain('ECONNREFUSED');
   });
 
   it('fails retryably with DEADLINE_EXCEEDED when the server does not answer within timeoutMs', async () => {

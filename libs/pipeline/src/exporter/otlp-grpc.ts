@@ -84,7 +84,7 @@ type CallFailure = Pick<GrpcCallFailure, 'code' | 'details' | 'metadata'>;
 
 export class OtlpGrpcExporter implements SpanExporter {
   readonly name: string;
-  /** host:port (or unix: path) the channel connects to. */
+  /** host:port (or unix:///path) the exporter connects to. */
   readonly address: string;
   readonly compression: 'gzip' | 'none';
   readonly timeoutMs: number;
