@@ -615,9 +615,10 @@ async function main(): Promise<void> {
   const sink = await GrpcSink.start();
   const defaultWorkers = receiverWorkers('auto');
   const headlineChoice = headlineConfig(defaultWorkers);
+  const order = runOrder(headlineChoice);
   const results: ConfigResult[] = [];
   try {
-    for (const config of runOrder(headlineChoice)) results.push(await runConfig(config, sink, dir, timing, options.reps));
+    for (const config of order) results.push(await runConfig(config, sink, dir, timing, options.reps));
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
@@ -823,9 +824,7 @@ async function main(): Promise<void> {
     `Phases per configuration${options.quick ? ' (quick)' : ''}: ${phasesText(timing, options.reps)} of load each (JSON: every phase's measured duration), ` +
       `each followed by the wait for the output to catch up; a configuration took ${Math.min(...wallsOf).toFixed(1)}–${Math.max(...wallsOf).toFixed(1)} s ` +
       `with start-up and the SIGTERM drain. This run: ${wallSeconds.toFixed(1)} s wall (the bench process; npm run bench:e2e adds the build). ` +
-      `Run order (the headline and the baseline back to back): ${runOrder(headlineChoice)
-        .map((c) => c.name)
-        .join(', ')}.`,
+      `Run order (the headline and the baseline back to back): ${order.map((c) => c.name).join(', ')}.`,
     ...(options.quick
       ? [
           'Quick mode: one short saturation run per configuration, so accepted spans/s varies by some 10-20% from run to run here and a ' +

@@ -22,7 +22,6 @@ const EMPTY = Buffer.alloc(0);
 const port = parentPort;
 if (port === null) throw new Error('sink-server.ts runs only as a worker thread (see sink.ts)');
 const counters = new BigInt64Array((workerData as SinkThreadData).counters);
-let requests = 0;
 
 function post(message: SinkMessage): void {
   port!.postMessage(message);
@@ -32,7 +31,7 @@ function receive(message: Buffer): void {
   let count: number;
   try {
     count = countSpans(message);
-    if (requests % CROSS_CHECK_EVERY === 0) {
+    if (Atomics.load(counters, SINK_COUNTER.requests) % BigInt(CROSS_CHECK_EVERY) === 0n) {
       const decoded = decodeTraceRequest(message).length;
       if (decoded !== count) post({ type: 'problem', text: `sink: wire walk counted ${count} spans, decodeTraceRequest ${decoded}` });
     }
@@ -40,7 +39,6 @@ function receive(message: Buffer): void {
     post({ type: 'problem', text: `sink: undecodable export request: ${(error as Error).message}` });
     return;
   }
-  requests++;
   // Only this thread writes the counters; Atomics make the bench thread's reads whole 64-bit values.
   Atomics.add(counters, SINK_COUNTER.requests, 1n);
   Atomics.add(counters, SINK_COUNTER.bytes, BigInt(message.length));
