@@ -27,6 +27,11 @@ export class WireSpan implements Span {
   readonly traceWord1: number;
   readonly traceWord2: number;
   readonly traceWord3: number;
+  /**
+   * The durable-log record this span was received in (the pipeline's origin tag, set by the
+   * receiver before the span enters a ring); 0 when the span is not in any log.
+   */
+  origin: number;
   /** Filled by decoded(); a plain field, not #private, so proxies and test tools can read getters. */
   private decodedSpan: Span | undefined;
 
@@ -44,6 +49,7 @@ export class WireSpan implements Span {
     this.traceWord1 = idWordAt(wire, traceIdAt + 4);
     this.traceWord2 = idWordAt(wire, traceIdAt + 8);
     this.traceWord3 = idWordAt(wire, traceIdAt + 12);
+    this.origin = 0;
     this.decodedSpan = undefined;
   }
 

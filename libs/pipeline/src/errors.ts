@@ -58,3 +58,37 @@ export class ExportError extends PipelineError {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/**
+ * The persistent sending queue holds its size cap (file_storage max_size_mib): nothing more is
+ * acknowledged until exporters catch up. Receivers answer 429 / UNAVAILABLE with Retry-After.
+ */
+export class DurableQueueFullError extends PipelineError {
+  readonly pendingSpans: number;
+
+  constructor(pendingSpans: number) {
+    super(
+      'DURABLE_QUEUE_FULL',
+      `the persistent sending queue is full: ${pendingSpans} span(s) refused until the exporters catch up; retry later`,
+    );
+    this.pendingSpans = pendingSpans;
+  }
+}
+
+/**
+ * Writing a request to the persistent sending queue failed (disk full, I/O error). Its spans
+ * are in the pipeline and will still be exported, but they were not stored, so the client is
+ * answered 503 / UNAVAILABLE and asked to retry (a duplicate, within at-least-once).
+ */
+export class DurableWriteError extends PipelineError {
+  readonly acceptedSpans: number;
+
+  constructor(acceptedSpans: number, cause: unknown) {
+    super(
+      'DURABLE_WRITE_FAILED',
+      `the request could not be written to the persistent sending queue (${cause instanceof Error ? cause.message : String(cause)}); retry later`,
+      { cause },
+    );
+    this.acceptedSpans = acceptedSpans;
+  }
+}

@@ -13,6 +13,8 @@ export {
 export {
   BackpressureTimeoutError,
   CollectorClosedError,
+  DurableQueueFullError,
+  DurableWriteError,
   ExportError,
   PipelineConfigError,
   PipelineError,
@@ -33,6 +35,8 @@ export { FileExporter, type FileExporterOptions, type FileRotationOptions } from
 export { OtlpGrpcExporter, type OtlpGrpcExporterOptions } from './exporter/otlp-grpc.ts';
 export { OtlpHttpExporter, type OtlpHttpExporterOptions } from './exporter/otlp-http.ts';
 export type { TlsOptions } from './exporter/tls.ts';
+export { Durability, type DurableOutcome, type ReplayReport } from './durable/durability.ts';
+export type { AcknowledgeAfter, DurabilityOptions, DurableStore } from './durable/durable-store.ts';
 export { SILENT_LOGGER, type PipelineLogger } from './logger.ts';
 export { ExporterMetrics, Histogram, PipelineMetrics } from './metrics.ts';
 export {

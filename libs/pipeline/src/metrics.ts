@@ -32,6 +32,8 @@ export class PipelineMetrics {
 export class ExporterMetrics {
   sentSpans = 0;
   failedSpans = 0;
+  /** Spans left unsent in a persistent queue at shutdown: kept in the log for the next start, not dropped. */
+  keptSpans = 0;
   /** Attempts that failed and were retried. */
   retries = 0;
   queueSize = 0;

@@ -46,7 +46,7 @@ describe('SpanCollector', () => {
     expect(report.acceptedSpans).toBe(producers * perProducer);
     expect(report.consumedSpans).toBe(report.acceptedSpans);
     expect(report.spansLeftInRings).toBe(0);
-    expect(report.exporters).toEqual([{ name: 'recording', sentSpans: producers * perProducer, failedSpans: 0, failuresByReason: {} }]);
+    expect(report.exporters).toEqual([{ name: 'recording', sentSpans: producers * perProducer, failedSpans: 0, keptSpans: 0, failuresByReason: {} }]);
     expect(report.delivered).toBe(true);
     expect(exporter.shutdowns).toBe(1);
   });

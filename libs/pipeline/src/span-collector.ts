@@ -10,6 +10,9 @@ import {
   type PipelineOptionsInput,
 } from './config.ts';
 import { ConsumerLoop } from './consumer/consumer-loop.ts';
+import { Durability, type ReplayReport } from './durable/durability.ts';
+import type { DurabilityOptions } from './durable/durable-store.ts';
+import { originRuns } from './durable/origin-runs.ts';
 import { PipelineConfigError } from './errors.ts';
 import { SendingQueue } from './exporter/sending-queue.ts';
 import { isEncodingExporter, type SpanExporter } from './exporter/span-exporter.ts';
@@ -28,6 +31,8 @@ export interface SpanCollectorOptions extends PipelineOptionsInput {
   readonly exporters: readonly ExporterRegistration[];
   /** A pino-compatible logger; default: pino at info level. */
   readonly logger?: PipelineLogger;
+  /** The persistent sending queue of the exporters with sending_queue.storage (specs/durable-queue.md). */
+  readonly durability?: DurabilityOptions;
 }
 
 export type CollectorState = 'running' | 'draining' | 'stopped';
@@ -39,6 +44,8 @@ export interface ExporterReport {
   readonly name: string;
   readonly sentSpans: number;
   readonly failedSpans: number;
+  /** Spans unsent at shutdown that stay in the persistent queue for the next start (0 without one). */
+  readonly keptSpans: number;
   readonly failuresByReason: Readonly<Record<string, number>>;
 }
 
@@ -77,14 +84,20 @@ export class SpanCollector {
   private readonly consumer: ConsumerLoop;
   private readonly logger: PipelineLogger;
   private readonly releaseListeners: SpansReleasedListener[] = [];
+  /** The persistent sending queue, when some exporter has storage; receivers use it to acknowledge. */
+  readonly durability: Durability | undefined;
   private currentState: CollectorState = 'running';
   private shutdownReport: Promise<ShutdownReport> | undefined;
+  /** Per queue: its index among the durable consumers, -1 for an in-memory queue. */
+  private readonly durableIndex: number[] = [];
 
   constructor(options: SpanCollectorOptions) {
-    const { exporters, logger, ...pipelineInput } = options;
+    const { exporters, logger, durability, ...pipelineInput } = options;
     this.options = resolvePipelineOptions(pipelineInput);
     this.logger = logger ?? pino({ name: 'spanring' });
+    this.durability = durability === undefined ? undefined : new Durability(durability, this.logger);
     this.queues = this.createQueues(exporters);
+    this.checkDurableExporters();
     this.releasesSpans = this.queues.every((queue) => isEncodingExporter(queue.exporter));
     const tuning = this.options.collector;
     this.channel = new Channel<Span>({
@@ -176,6 +189,21 @@ export class SpanCollector {
     return this.shutdownReport;
   }
 
+  /**
+   * Feeds the persistent queue's unsent records into the pipeline (through a producer of its
+   * own), so they are exported ahead of anything received after; call before the receivers
+   * open. Resolves once every record is in the pipeline, not once it is exported.
+   */
+  async replayDurable(): Promise<ReplayReport> {
+    if (this.durability === undefined) return { records: 0, spans: 0, undecodable: 0 };
+    const producer = this.registerAsync();
+    try {
+      return await this.durability.replay(producer);
+    } finally {
+      producer.producer.close();
+    }
+  }
+
   private async drain(deadlineMs: number): Promise<ShutdownReport> {
     const started = performance.now();
     this.currentState = 'draining';
@@ -194,10 +222,19 @@ export class SpanCollector {
       clearTimeout(deadline);
     }
     await Promise.all(this.queues.map((queue) => this.shutdownExporter(queue)));
+    await this.closeDurability();
     this.currentState = 'stopped';
     const report = this.report(deadlineExceeded, performance.now() - started);
     this.logger.info({ report }, report.delivered ? 'collector drained: everything delivered' : 'collector drained with failures');
     return report;
+  }
+
+  private async closeDurability(): Promise<void> {
+    try {
+      await this.durability?.close();
+    } catch (error) {
+      this.logger.error({ err: error }, 'closing the persistent sending queue failed: cursors may lag, so a restart may export some spans twice');
+    }
   }
 
   private async shutdownExporter(queue: SendingQueue): Promise<void> {
@@ -215,6 +252,7 @@ export class SpanCollector {
         name: queue.exporter.name,
         sentSpans: metrics.sentSpans,
         failedSpans: metrics.failedSpans,
+        keptSpans: metrics.keptSpans,
         failuresByReason: Object.fromEntries(metrics.failuresByReason),
       };
     });
@@ -233,7 +271,16 @@ export class SpanCollector {
     this.metrics.batches++;
     this.metrics.batchedSpans += batch.length;
     this.metrics.batchSizes.observe(batch.length);
-    for (const queue of this.queues) queue.enqueue(batch);
+    const durability = this.durability;
+    if (durability === undefined) {
+      for (const queue of this.queues) queue.enqueue(batch);
+    } else {
+      const runs = originRuns(batch);
+      for (let i = 0; i < this.queues.length; i++) {
+        const routed = durability.route(this.durableIndex[i]!, batch, runs);
+        this.queues[i]!.enqueue(routed.spans, routed.runs);
+      }
+    }
     // Invariant P14: every queue encoded the batch inside enqueue() (or gave it up there), and
     // the batcher dropped it when it flushed: nothing reads these spans from here on.
     if (this.releasesSpans) for (const listener of this.releaseListeners) listener(batch);
@@ -250,13 +297,26 @@ export class SpanCollector {
       }
       names.add(exporter.name);
       const resolved = resolveExporterSettings(settings, `exporters[${index}]`);
+      const consumer = this.durability?.consumerIndex(exporter.name) ?? -1;
+      this.durableIndex.push(consumer);
+      const durability = this.durability;
       return new SendingQueue(
         exporter,
         resolved,
         this.metrics.exporter(exporter.name),
         (name, spans, reason, error) => this.logger.error({ exporter: name, spans, reason, err: error }, 'spans given up'),
         this.options.collector.maxQueuedSpans,
+        durability === undefined || consumer < 0 ? undefined : { settled: (runs) => durability.settled(consumer, runs) },
       );
     });
+  }
+
+  /** Every exporter named as durable must be one of the pipeline's. */
+  private checkDurableExporters(): void {
+    for (const name of this.durability?.exporters ?? []) {
+      if (!this.queues.some((queue) => queue.exporter.name === name)) {
+        throw new PipelineConfigError('durability.exporters', `"${name}" is not one of the pipeline's exporters`);
+      }
+    }
   }
 }

@@ -17,6 +17,17 @@ interface QueuedBatch {
   readonly spans: readonly Span[] | undefined;
   readonly request: Uint8Array | undefined;
   readonly count: number;
+  /** The durable-log records its spans came from ([seq, count, …]), when the queue is persistent. */
+  readonly runs: Float64Array | undefined;
+}
+
+/**
+ * A queue whose batches are also in the durable log (sending_queue.storage): it reports each
+ * batch's final outcome so the exporter's cursor can pass it, and what is still unsent at a
+ * shutdown stays in the log for the next start instead of being dropped (specs/durable-queue.md D8).
+ */
+export interface PersistentQueueHooks {
+  settled(runs: Float64Array): void;
 }
 
 /** Where the queue reports what it finally gave up on; the collector logs it. */
@@ -46,6 +57,7 @@ export class SendingQueue {
   private readonly maxQueuedSpans: number;
   private closing = false;
   private exporterShutdown: Promise<void> | undefined;
+  private readonly persistent: PersistentQueueHooks | undefined;
 
   constructor(
     exporter: SpanExporter,
@@ -53,8 +65,10 @@ export class SendingQueue {
     metrics: ExporterMetrics,
     onGiveUp: GiveUpListener,
     maxQueuedSpans = Number.POSITIVE_INFINITY,
+    persistent?: PersistentQueueHooks,
   ) {
     this.exporter = exporter;
+    this.persistent = persistent;
     this.settings = settings;
     this.maxQueuedSpans = maxQueuedSpans;
     this.metrics = metrics;
@@ -85,14 +99,16 @@ export class SendingQueue {
    * Queues a batch. It is accepted even past queueSize: the consumer checks hasRoom() before
    * each turn, so the overshoot is bounded by one turn's batches.
    */
-  enqueue(batch: Span[]): void {
+  enqueue(batch: Span[], runs?: Float64Array): void {
+    if (batch.length === 0) return;
     if (this.abort.signal.aborted) {
       // Invariant P4/P11: after the deadline nothing is queued for workers that are gone;
-      // the batch is counted as failed with the deadline's reason right away.
-      this.giveUp(batch.length, (this.abort.signal.reason as Error).message, this.abort.signal.reason);
+      // the batch is counted as failed with the deadline's reason right away (or, for a
+      // persistent queue, as kept in the log for the next start: D8).
+      this.abandon(batch.length, (this.abort.signal.reason as Error).message, this.abort.signal.reason);
       return;
     }
-    const queued = this.prepare(batch);
+    const queued = this.prepare(batch, runs);
     if (queued === undefined) return;
     this.fifo.push(queued);
     this.heldSpans += queued.count;
@@ -128,7 +144,7 @@ export class SendingQueue {
     if (!this.abort.signal.aborted) this.abort.abort(new Error(reason));
     for (let batch = this.fifo.shift(); batch !== undefined; batch = this.fifo.shift()) {
       this.heldSpans -= batch.count;
-      this.giveUp(batch.count, reason, this.abort.signal.reason);
+      this.abandon(batch.count, reason, this.abort.signal.reason);
     }
     this.metrics.queueSize = 0;
     this.workAvailable.notifyWaiters();
@@ -165,12 +181,13 @@ export class SendingQueue {
   }
 
   /** The batch as it waits: encoded now when the exporter encodes; undefined if that failed. */
-  private prepare(spans: Span[]): QueuedBatch | undefined {
-    if (!isEncodingExporter(this.exporter)) return { spans, request: undefined, count: spans.length };
+  private prepare(spans: Span[], runs: Float64Array | undefined): QueuedBatch | undefined {
+    if (!isEncodingExporter(this.exporter)) return { spans, request: undefined, count: spans.length, runs };
     try {
-      return { spans: undefined, request: this.exporter.encode(spans), count: spans.length };
+      return { spans: undefined, request: this.exporter.encode(spans), count: spans.length, runs };
     } catch (error) {
       this.giveUp(spans.length, this.reasonFor(error), error);
+      this.settle(runs);
       return undefined;
     }
   }
@@ -192,8 +209,14 @@ export class SendingQueue {
         const reason = `rejected by the backend (partial success)${outcome?.message ? `: ${outcome.message}` : ''}`;
         this.giveUp(rejected, reason, undefined);
       }
+      this.settle(batch.runs);
     } catch (error) {
-      this.giveUp(batch.count, this.reasonFor(error), error);
+      if (this.abort.signal.aborted) {
+        this.abandon(batch.count, this.reasonFor(error), error);
+      } else {
+        this.giveUp(batch.count, this.reasonFor(error), error);
+        this.settle(batch.runs);
+      }
     } finally {
       this.metrics.exportLatencyMs.observe(performance.now() - started);
     }
@@ -234,6 +257,20 @@ export class SendingQueue {
       return error.retryable ? `retries exhausted: ${error.message}` : `permanent error: ${error.message}`;
     }
     return `retries exhausted: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
+  /** Invariant D8: a batch's final outcome (sent, or dropped and counted) moves the cursor past it. */
+  private settle(runs: Float64Array | undefined): void {
+    if (runs !== undefined) this.persistent?.settled(runs);
+  }
+
+  /** Shutdown gave up on the batch: dropped and counted, or, in a persistent queue, kept for the next start. */
+  private abandon(count: number, reason: string, error: unknown): void {
+    if (this.persistent === undefined) {
+      this.giveUp(count, reason, error);
+      return;
+    }
+    this.metrics.keptSpans += count;
   }
 
   private giveUp(count: number, reason: string, error: unknown): void {
