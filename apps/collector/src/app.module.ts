@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CollectorModule } from '#spanring/nest';
+import type { DurabilityOptions, DurableStore } from '#spanring/pipeline';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config/runtime-config.ts';
@@ -18,7 +19,12 @@ import { TelemetryModule } from './telemetry/telemetry.module.ts';
 @Module({})
 export class AppModule {
   /** `tuning.workerRingBits`: each receiver worker's ring is 2^bits bytes (default 4 MiB; tests shrink it). */
-  static forConfig(config: RuntimeConfig, logger: Logger, tuning: { readonly workerRingBits?: number } = {}): DynamicModule {
+  /** `durableStore`: the opened log of config.durableQueue (main.ts opens it: that is asynchronous). */
+  static forConfig(
+    config: RuntimeConfig,
+    logger: Logger,
+    tuning: { readonly workerRingBits?: number; readonly durableStore?: DurableStore } = {},
+  ): DynamicModule {
     const imports: DynamicModule[] = [
       LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false } }),
       CollectorModule.forRoot({
@@ -27,6 +33,7 @@ export class AppModule {
         logger,
         shutdownDeadlineMs: config.shutdownTimeoutMs,
         retryAfterSeconds: config.retryAfterSeconds,
+        ...durability(config, tuning.durableStore),
       }),
       TelemetryModule.forRoot(config.telemetry),
       HealthModule.forRoot(config.health),
@@ -40,6 +47,13 @@ export class AppModule {
     }
     return { module: AppModule, imports };
   }
+}
+
+function durability(config: RuntimeConfig, store: DurableStore | undefined): { durability?: DurabilityOptions } {
+  const queue = config.durableQueue;
+  if (queue === undefined) return {};
+  if (store === undefined) throw new Error('config.durableQueue is set: open its log (openDurableQueue) and pass it as tuning.durableStore');
+  return { durability: { store, exporters: queue.exporters, acknowledgeAfter: queue.acknowledgeAfter } };
 }
 
 /** True when the OTLP receivers run in worker threads (WorkerReceivers) instead of the main thread. */

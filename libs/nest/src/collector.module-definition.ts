@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { ExporterRegistration, PipelineLogger, PipelineOptionsInput } from '#spanring/pipeline';
+import type { DurabilityOptions, ExporterRegistration, PipelineLogger, PipelineOptionsInput } from '#spanring/pipeline';
 
 export interface CollectorModuleOptions {
   /** Every exporter receives every batch; at least one. */
@@ -12,6 +12,8 @@ export interface CollectorModuleOptions {
   readonly shutdownDeadlineMs?: number;
   /** Retry-After hint (seconds) for clients pushed back; default 1. */
   readonly retryAfterSeconds?: number;
+  /** A persistent sending queue for some exporters (an opened durable log); replay it with collector.replayDurable(). */
+  readonly durability?: DurabilityOptions;
 }
 
 /**

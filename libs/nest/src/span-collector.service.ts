@@ -38,7 +38,12 @@ export class SpanCollectorService implements BeforeApplicationShutdown {
   constructor(@Inject(MODULE_OPTIONS_TOKEN) options: CollectorModuleOptions) {
     this.options = options;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
-    this.collector = new SpanCollector({ ...options.pipeline, exporters: options.exporters, logger: options.logger });
+    this.collector = new SpanCollector({
+      ...options.pipeline,
+      exporters: options.exporters,
+      logger: options.logger,
+      ...(options.durability === undefined ? {} : { durability: options.durability }),
+    });
   }
 
   /** True until shutdown begins. */

@@ -81,7 +81,7 @@ service:
       'receivers.jaeger: unsupported receiver type "jaeger" (supported: otlp)',
       'processors.memory_limiter: unsupported processor type "memory_limiter" (supported: batch)',
       'exporters.kafka/out: unsupported exporter type "kafka" (supported: otlp_grpc, otlp_http, file, debug (and the older aliases otlp, otlphttp))',
-      'extensions.pprof: unsupported extension type "pprof" (supported: health_check)',
+      'extensions.pprof: unsupported extension type "pprof" (supported: health_check, file_storage)',
       'service.pipelines.metrics: unsupported pipeline type "metrics" (Spanring handles traces only)',
     ]);
   });

@@ -173,6 +173,12 @@ export const sendingQueueSchema = strict({
   sizer: z
     .literal('requests', { error: (issue) => `Spanring's queue counts requests (batches); sizer ${JSON.stringify(issue.input)} is not supported` })
     .optional(),
+  /** otelcol: the id of a storage extension (file_storage) that makes the queue persistent. */
+  storage: z.string().min(1).optional(),
+  /** Spanring's own: answer receivers once a request is on disk (durable, the default with storage) or in memory. */
+  acknowledge_after: z
+    .enum(['durable', 'memory'], { error: (issue) => `expected "durable" or "memory", got ${JSON.stringify(issue.input)}` })
+    .optional(),
 });
 
 /** gzip (otelcol's default) or none; otelcol's "" also means none. */
@@ -298,6 +304,44 @@ export const healthCheckSchema = strict({
   endpoint: listenEndpoint.optional(),
   path: z.string().startsWith('/').optional(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// extensions.file_storage (otelcol contrib's keys; compaction is accepted and has nothing to do:
+// Spanring's log deletes whole segments once every exporter passed them)
+
+const compactionSchema = strict({
+  on_start: bool.optional(),
+  on_rebound: bool.optional(),
+  directory: z.string().optional(),
+  max_transaction_size: int(0).optional(),
+  rebound_needed_threshold_mib: int(0).optional(),
+  rebound_trigger_threshold_mib: int(0).optional(),
+  check_interval: duration().optional(),
+  cleanup_on_start: bool.optional(),
+});
+
+export const fileStorageSchema = strict(
+  {
+    directory: nonEmpty('the directory the persistent queue is kept in (it must exist, or set create_directory: true)'),
+    create_directory: bool.optional(),
+    directory_permissions: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as "0750"').optional(),
+    /** otelcol's timeout for storage operations; accepted (appends here are bounded by the disk). */
+    timeout: duration().optional(),
+    /** fdatasync each group of appends before acknowledging; otelcol's default false. */
+    fsync: bool.optional(),
+    compaction: compactionSchema.optional(),
+    /** Spanring's own: the queue's size cap on disk; past it receivers answer 429 / UNAVAILABLE. Default 1024. */
+    max_size_mib: int(1).optional(),
+    recreate: bool.optional(),
+  },
+  'set directory',
+);
+
+export type FileStorageConfig = z.output<typeof fileStorageSchema>;
+
+export type ExtensionConfig =
+  | { readonly type: 'health_check'; readonly settings: z.output<typeof healthCheckSchema> }
+  | { readonly type: 'file_storage'; readonly settings: FileStorageConfig };
 
 // ---------------------------------------------------------------------------------------------
 // service.telemetry
@@ -465,7 +509,7 @@ export interface CollectorConfig {
   readonly receivers: ReadonlyMap<string, z.output<typeof otlpReceiverSchema>>;
   readonly processors: ReadonlyMap<string, z.output<typeof batchProcessorSchema>>;
   readonly exporters: ReadonlyMap<string, ExporterConfig>;
-  readonly extensions: ReadonlyMap<string, z.output<typeof healthCheckSchema>>;
+  readonly extensions: ReadonlyMap<string, ExtensionConfig>;
   readonly service: {
     readonly extensions: readonly string[];
     readonly pipeline: TracesPipelineConfig;
@@ -504,14 +548,58 @@ export function validateCollectorConfig(document: unknown): CollectorConfig {
     type === 'batch' ? batchProcessorSchema : `unsupported processor type "${type}" (supported: batch)`,
   );
   const exporters = parseExporters(doc.exporters, problems);
-  const extensions = parseComponents(doc.extensions, 'extensions', problems, (type) =>
-    type === 'health_check' ? healthCheckSchema : `unsupported extension type "${type}" (supported: health_check)`,
-  );
+  const extensions = parseExtensions(doc.extensions, problems);
   const spanring = parseWith(spanringSchema, doc.spanring ?? {}, ['spanring'], problems);
   const service = parseService(doc.service, { receivers: doc.receivers, processors: doc.processors, exporters: doc.exporters, extensions: doc.extensions }, problems);
 
+  if (service !== undefined) checkStorageReferences(exporters, extensions, doc.extensions, service, problems);
   if (problems.length > 0 || spanring === undefined || service === undefined) throw new ConfigError(problems);
   return { receivers, processors, exporters, extensions, service, spanring };
+}
+
+function parseExtensions(section: unknown, problems: string[]): Map<string, ExtensionConfig> {
+  const out = new Map<string, ExtensionConfig>();
+  for (const [id, value] of componentEntries(section, 'extensions', problems)) {
+    const type = componentType(id, 'extensions', problems);
+    if (type === undefined) continue;
+    if (type !== 'health_check' && type !== 'file_storage') {
+      problems.push(`extensions.${id}: unsupported extension type "${type}" (supported: health_check, file_storage)`);
+      continue;
+    }
+    const settings = parseWith(type === 'health_check' ? healthCheckSchema : fileStorageSchema, value, ['extensions', id], problems);
+    if (settings !== undefined) out.set(id, { type, settings } as ExtensionConfig);
+  }
+  return out;
+}
+
+/**
+ * sending_queue.storage names a file_storage extension that service.extensions runs, as
+ * otelcol requires; the exporters of the pipeline that have one share it (one log, a cursor each).
+ */
+function checkStorageReferences(
+  exporters: ReadonlyMap<string, ExporterConfig>,
+  extensions: ReadonlyMap<string, ExtensionConfig>,
+  written: unknown,
+  service: CollectorConfig['service'],
+  problems: string[],
+): void {
+  // An extension written but invalid has its own problems listed already.
+  const writtenIds = isMap(written) ? Object.keys(written) : [];
+  const used = new Set<string>();
+  for (const id of service.pipeline.exporters) {
+    const storage = exporters.get(id)?.settings.sending_queue?.storage;
+    if (storage === undefined) continue;
+    const key = `exporters.${id}.sending_queue.storage`;
+    const extension = extensions.get(storage);
+    if (extension === undefined && writtenIds.includes(storage)) continue;
+    if (extension === undefined) problems.push(`${key}: extension "${storage}" is not defined under extensions`);
+    else if (extension.type !== 'file_storage') problems.push(`${key}: extension "${storage}" is a ${extension.type}, not a storage extension (use file_storage)`);
+    else if (!service.extensions.includes(storage)) problems.push(`${key}: extension "${storage}" is not listed in service.extensions`);
+    else used.add(storage);
+  }
+  if (used.size > 1) {
+    problems.push(`exporters: every persistent sending queue must use the same storage extension in this version (used: ${[...used].join(', ')})`);
+  }
 }
 
 /** The section's map of components, each parsed with the schema its type selects. */

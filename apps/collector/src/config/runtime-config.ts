@@ -25,6 +25,22 @@ export interface RuntimeConfig {
   readonly retryAfterSeconds: number;
   /** Receiver worker threads (spanring.workers, "auto" resolved); absent or 0: receive on the main thread. */
   readonly receiverWorkers?: number;
+  /** The persistent sending queue (file_storage + sending_queue.storage), when an exporter has one. */
+  readonly durableQueue?: DurableQueueSettings;
+}
+
+export interface DurableQueueSettings {
+  /** The file_storage extension's id, for messages. */
+  readonly extension: string;
+  readonly directory: string;
+  readonly createDirectory: boolean;
+  readonly fsync: boolean;
+  readonly maxSizeBytes: number;
+  /** The exporters (component ids) whose sending queue is persistent. */
+  readonly exporters: readonly string[];
+  readonly acknowledgeAfter: 'durable' | 'memory';
+  /** spanring.workers as configured, before durability set it to 0 (for the log line). */
+  readonly requestedWorkers: number;
 }
 
 export interface Endpoint {

@@ -33,7 +33,7 @@ import {
   DEFAULT_METRICS_PORT,
   parseEndpoint,
 } from './endpoints.ts';
-import type { Endpoint, ExporterSpec, HealthSettings, RuntimeConfig, TelemetrySettings } from './runtime-config.ts';
+import type { DurableQueueSettings, Endpoint, ExporterSpec, HealthSettings, RuntimeConfig, TelemetrySettings } from './runtime-config.ts';
 import { grpcMessageLimitBytes, httpBodyLimitBytes } from './sizes.ts';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -71,8 +71,18 @@ export function toRuntimeConfig(config: CollectorConfig): RuntimeConfig {
     shutdownTimeoutMs: spanring.shutdown_timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     // Retry-After is whole seconds; rounding up never invites a client back too early.
     retryAfterSeconds: Math.ceil((spanring.retry_after ?? DEFAULT_RETRY_AFTER_MS) / 1_000),
-    receiverWorkers: receiverWorkers(spanring.workers),
+    ...durableAndWorkers(config),
   };
+}
+
+/**
+ * Receivers acknowledge a durable request only after its append, which the main thread makes,
+ * so with a persistent queue they receive on the main thread (specs/durable-queue.md D9).
+ */
+function durableAndWorkers(config: CollectorConfig): { receiverWorkers: number; durableQueue?: DurableQueueSettings } {
+  const workers = receiverWorkers(config.spanring.workers);
+  const durableQueue = durableQueueSettings(config, workers);
+  return durableQueue === undefined ? { receiverWorkers: workers } : { receiverWorkers: 0, durableQueue };
 }
 
 /**
@@ -260,10 +270,38 @@ function telemetrySettings(telemetry: TelemetryConfig): TelemetrySettings {
 
 /** The health_check extension listed in service.extensions (extensions defined but not listed stay off, as in otelcol). */
 function healthSettings(config: CollectorConfig): HealthSettings | undefined {
-  const id = config.service.extensions.find((candidate) => config.extensions.has(candidate));
-  const health = id === undefined ? undefined : config.extensions.get(id);
-  if (health === undefined) return undefined;
+  const id = config.service.extensions.find((candidate) => config.extensions.get(candidate)?.type === 'health_check');
+  const extension = id === undefined ? undefined : config.extensions.get(id);
+  if (extension?.type !== 'health_check') return undefined;
+  const health = extension.settings;
   return { ...(health.endpoint ?? defaultEndpoint(DEFAULT_HEALTH_ENDPOINT)), path: health.path ?? '/' };
+}
+
+const DEFAULT_MAX_QUEUE_MIB = 1024;
+
+/**
+ * The pipeline's exporters with sending_queue.storage → one durable queue (validation made
+ * sure they name one listed file_storage extension). acknowledge_after is the strictest any of
+ * them asks for: one exporter that wants durable acknowledgement gets it.
+ */
+function durableQueueSettings(config: CollectorConfig, requestedWorkers: number): DurableQueueSettings | undefined {
+  const durable = config.service.pipeline.exporters.filter((id) => config.exporters.get(id)?.settings.sending_queue?.storage !== undefined);
+  if (durable.length === 0) return undefined;
+  const queues = durable.map((id) => config.exporters.get(id)!.settings.sending_queue!);
+  const extension = queues[0]!.storage!;
+  const storage = config.extensions.get(extension);
+  if (storage?.type !== 'file_storage') throw new ConfigError([`exporters.${durable[0]}.sending_queue.storage: "${extension}" is not a file_storage extension`]);
+  const settings = storage.settings;
+  return {
+    extension,
+    directory: settings.directory,
+    createDirectory: settings.create_directory ?? false,
+    fsync: settings.fsync ?? false,
+    maxSizeBytes: (settings.max_size_mib ?? DEFAULT_MAX_QUEUE_MIB) * 1024 * 1024,
+    exporters: durable,
+    acknowledgeAfter: queues.some((queue) => (queue.acknowledge_after ?? 'durable') === 'durable') ? 'durable' : 'memory',
+    requestedWorkers,
+  };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { BufferPool, Span } from '#spanring/otlp';
-import type { BackpressureTimeoutError, CollectorClosedError } from '#spanring/pipeline/errors';
+import type { BackpressureTimeoutError, CollectorClosedError, DurableQueueFullError, DurableWriteError } from '#spanring/pipeline/errors';
 import { countTraceRequestSpans, decodeTraceRequestJson, OtlpDecodeError, scanTraceRequest } from '#spanring/otlp';
 
 export type Transport = 'http' | 'grpc';
@@ -56,7 +56,11 @@ export class ReceiverOverloadedError extends Error {
 /** `accepted` spans are in the pipeline; `refusal` says why the rest are not. */
 export interface AdmitOutcome {
   readonly accepted: number;
-  readonly refusal: BackpressureTimeoutError | CollectorClosedError | ReceiverOverloadedError | undefined;
+  /**
+   * DurableWriteError: the `accepted` spans are in the pipeline but not in the persistent queue,
+   * so the answer is 503 / UNAVAILABLE (retry), never a success.
+   */
+  readonly refusal: BackpressureTimeoutError | CollectorClosedError | ReceiverOverloadedError | DurableQueueFullError | DurableWriteError | undefined;
 }
 
 export interface SpanSink {

@@ -112,5 +112,31 @@ export function createCollectorRegistry(service: SpanCollectorService, receivers
       histogramSamples('spanring_export_latency_seconds', m.exportLatencyMs, { exporter }, 1 / 1000),
     ),
   );
+  addQueueMetrics(service, add);
   return registry;
+}
+
+type AddMetric = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', read: () => Sample[]) => void;
+
+/** The persistent sending queue's figures, when an exporter has one (specs/durable-queue.md). */
+function addQueueMetrics(service: SpanCollectorService, add: AddMetric): void {
+  const durability = service.collector.durability;
+  if (durability === undefined) return;
+  add('spanring_queue_corrupt_records_total', 'Persistent queue records skipped as corrupt or torn (their spans are lost).', 'counter', () => [
+    { value: durability.storeStats.corruptRecords + durability.counts.undecodable },
+  ]);
+  add('spanring_queue_bytes', 'Bytes of the persistent queue on disk.', 'gauge', () => [{ value: durability.storeStats.liveBytes }]);
+  add('spanring_queue_segments', 'Segment files of the persistent queue.', 'gauge', () => [{ value: durability.storeStats.segments }]);
+  add('spanring_queue_records_tracked', 'Requests in the persistent queue some exporter has not finished.', 'gauge', () => [
+    { value: durability.trackedRecords },
+  ]);
+  add('spanring_queue_replayed_spans_total', 'Spans replayed from the persistent queue at start.', 'counter', () => [
+    { value: durability.counts.replayedSpans },
+  ]);
+  add('spanring_queue_write_failures_total', 'Requests whose write to the persistent queue failed (answered 503 / UNAVAILABLE).', 'counter', () => [
+    { value: durability.counts.writeFailures },
+  ]);
+  add('spanring_queue_full_refused_spans_total', 'Spans refused because the persistent queue held its size cap.', 'counter', () => [
+    { value: durability.counts.refusedFull },
+  ]);
 }

@@ -13,6 +13,7 @@ class MemoryStore implements DurableStore {
   highestSeq: number;
   full = false;
   failWrites = false;
+  readonly stats = { liveBytes: 0, segments: 0, corruptRecords: 0 };
   /** Appends resolve only when released, to see what waits for them. */
   holdAppends = false;
   private held: (() => void)[] = [];

@@ -62,6 +62,11 @@ export class Durability {
     return this.exporters.indexOf(exporter);
   }
 
+  /** The log's own figures (bytes on disk, corrupt records) for self-telemetry. */
+  get storeStats(): DurableStore['stats'] {
+    return this.store.stats;
+  }
+
   /** Records the durable consumers have not all passed (diagnostics, tests). */
   get trackedRecords(): number {
     return this.tracker.tracked;

@@ -19,6 +19,8 @@ export interface DurableStore {
   replay(onRecord: (seq: number, payload: Uint8Array) => void | Promise<void>): Promise<void>;
   flushCursors(): Promise<void>;
   close(): Promise<void>;
+  /** For self-telemetry: bytes of live segments, records found corrupt (recovery and since). */
+  readonly stats: { readonly liveBytes: number; readonly segments: number; readonly corruptRecords: number };
 }
 
 /** When a receiver may answer 200 / OK (sending_queue.acknowledge_after). */

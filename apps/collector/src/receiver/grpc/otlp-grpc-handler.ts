@@ -9,7 +9,7 @@
  */
 import type { sendUnaryData, ServerErrorResponse, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
 import { encodeTraceResponse, OtlpDecodeError } from '#spanring/otlp';
-import { CollectorClosedError } from '#spanring/pipeline/errors';
+import { CollectorClosedError, DurableWriteError } from '#spanring/pipeline/errors';
 import { refuseAtOnce, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
 import { clientKeyOf, InvalidTenantError } from './client-key.ts';
 import { internalError, invalidArgument, unavailableWithRetryInfo } from './grpc-status.ts';
@@ -73,6 +73,8 @@ async function exportTraces(call: ServerUnaryCall<Buffer, Buffer>, { sink }: Tra
     // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
     sink.count('grpc', accepted, spanCount - accepted);
     if (refusal === undefined) return [null, SUCCESS_RESPONSE];
+    // In the pipeline but not in the persistent queue: never a success (specs/durable-queue.md D1).
+    if (refusal instanceof DurableWriteError) return [unavailableWithRetryInfo(refusal.message, sink.retryAfterSeconds)];
     if (accepted > 0) {
       // Part of a larger-than-ring request got in: a retry would duplicate it, so this is a
       // partial success (which clients must not retry), not UNAVAILABLE.

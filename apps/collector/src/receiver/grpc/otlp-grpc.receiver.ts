@@ -4,6 +4,7 @@ import { SpanCollectorService } from '#spanring/nest';
 import { TRACE_SERVICE_DEFINITION } from '#spanring/otlp';
 import { GRPC_RECEIVER_SETTINGS, type GrpcReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
+import { admitDurably, decodeForLog } from '../durable-admit.ts';
 import { admitThroughLease } from '../leased-admit.ts';
 import { WaitingRequests } from '../waiting-limits.ts';
 import { decodeSpans, type AdmitOutcome, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
@@ -150,13 +151,18 @@ export class OtlpGrpcReceiver implements OnModuleInit, BeforeApplicationShutdown
     // Invariant W13: what may wait for ring space in this receiver.
     const waiting = new WaitingRequests();
     const isClosing = (): boolean => this.closing;
+    const durability = service.collector.durability;
     return {
       retryAfterSeconds: service.retryAfterSeconds,
       accepting: () => !isClosing() && service.accepting,
       wouldRefuse: (clientKey: string, bytes: number) => waiting.wouldRefuse(clientKey, bytes),
-      decode: decodeSpans,
-      admit: (request: ReceivedRequest): Promise<AdmitOutcome> =>
-        admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs, waiting),
+      // A persistent queue logs each request before answering it (durable-admit.ts).
+      decode: durability === undefined ? decodeSpans : decodeForLog,
+      admit: (request: ReceivedRequest): Promise<AdmitOutcome> => {
+        const admit = (): Promise<AdmitOutcome> =>
+          admitThroughLease(request, () => leases.begin(request.clientKey), service.collector.options.collector.backpressureTimeoutMs, waiting);
+        return durability === undefined ? admit() : admitDurably(durability, request, admit);
+      },
       count: (transport: Transport, accepted: number, refused: number) => stats?.record(transport, accepted, refused),
     };
   }

@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OtlpDecodeError } from '#spanring/otlp';
-import { CollectorClosedError } from '#spanring/pipeline/errors';
+import { CollectorClosedError, DurableWriteError } from '#spanring/pipeline/errors';
 import { refuseAtOnce, type DecodedRequest, type ReceiverLogger, type SpanSink } from '../span-sink.ts';
 import { httpClientKey, InvalidTenantError, parseTenant, TENANT_HEADER } from './client-key.ts';
 import {
@@ -182,6 +182,10 @@ async function submit(
     // otelcol_receiver_accepted/refused_spans: what entered the pipeline and what did not.
     sink.count('http', accepted, decoded.spanCount - accepted);
     if (refusal === undefined) return sendSuccess(res, format);
+    // In the pipeline but not in the persistent queue: never a success (specs/durable-queue.md D1).
+    if (refusal instanceof DurableWriteError) {
+      return sendStatus(res, format, { httpStatus: 503, rpcCode: RpcCode.UNAVAILABLE, message: refusal.message, retryAfterSeconds: sink.retryAfterSeconds });
+    }
     if (accepted > 0) {
       // Part of a ring-sized-or-larger request got in: a retry would duplicate it, so this is
       // a partial success (which clients must not retry), not a 429/503.

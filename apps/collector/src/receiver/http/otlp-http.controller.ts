@@ -3,6 +3,7 @@ import { All, Controller, Inject, Logger, Optional, Req, Res } from '@nestjs/com
 import { SpanCollectorService } from '#spanring/nest';
 import { HTTP_RECEIVER_SETTINGS, type HttpReceiverSettings } from '../../config/runtime-config.ts';
 import { ReceiverStats } from '../../telemetry/receiver-stats.ts';
+import { admitDurably, decodeForLog } from '../durable-admit.ts';
 import { admitThroughLease } from '../leased-admit.ts';
 import { WaitingRequests } from '../waiting-limits.ts';
 import { decodeSpans, type AdmitOutcome, type DecodedRequest, type ReceivedRequest, type SpanSink, type Transport } from '../span-sink.ts';
@@ -66,14 +67,17 @@ class ClientProducerSink implements SpanSink {
   }
 
   decode(format: 'protobuf' | 'json', body: Uint8Array): DecodedRequest {
-    return decodeSpans(format, body);
+    // A persistent queue logs each request before answering it (durable-admit.ts).
+    return this.service.collector.durability === undefined ? decodeSpans(format, body) : decodeForLog(format, body);
   }
 
   async admit(request: ReceivedRequest): Promise<AdmitOutcome> {
     const socket = request.socket;
     if (socket === undefined) throw new Error('an OTLP/HTTP request always has a socket');
     const timeoutMs = this.service.collector.options.collector.backpressureTimeoutMs;
-    return admitThroughLease(request, () => this.clients.acquire(socket, request.clientKey), timeoutMs, this.waiting);
+    const admit = (): Promise<AdmitOutcome> => admitThroughLease(request, () => this.clients.acquire(socket, request.clientKey), timeoutMs, this.waiting);
+    const durability = this.service.collector.durability;
+    return durability === undefined ? admit() : admitDurably(durability, request, admit);
   }
 
   count(transport: Transport, accepted: number, refused: number): void {
