@@ -33,7 +33,7 @@
  * counting mismatch, no span acknowledged) exits 1.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -372,7 +372,9 @@ async function runConfig(config: E2eConfig, sink: GrpcSink, dir: string, timing:
   let configPath: string | undefined;
   if (config.kind === 'spanring') {
     configPath = join(dir, `${config.name}.yaml`);
-    await writeFile(configPath, spanringYaml(config, sink.port));
+    const storageDir = config.storage === undefined ? undefined : join(dir, `${config.name}-queue`);
+    if (storageDir !== undefined) await mkdir(storageDir, { recursive: true });
+    await writeFile(configPath, spanringYaml(config, sink.port, storageDir));
   }
   const run = new ConfigRun(config, sink, configPath, dir, timing.catchUpLimitMs);
   try {
@@ -762,6 +764,22 @@ async function main(): Promise<void> {
       ` (${mb(headline.half.peakRssBytesSoFar).toFixed(0)} MB before the 2x phase)`,
     `${verdict(lostTotal === 0)}  0 spans lost: ${lostTotal} over every Spanring configuration (${spanringResults.map((r) => `${r.config.name} ${lostOf(r)}`).join(', ')})`,
   ];
+
+  // The persistent queue beside the in-memory queue (both single thread: durable receivers run on the main thread).
+  const FSYNC_COST_TARGET = 0.3;
+  const queueLines = results
+    .filter((r) => r.config.kind === 'spanring' && r.config.storage !== undefined)
+    .map((r) => {
+      const cost = 1 - r.saturation.sustainedSpansPerSecond / single.saturation.sustainedSpansPerSecond;
+      const fsync = r.config.kind === 'spanring' && r.config.storage?.fsync === true;
+      return (
+        `${fsync ? `${verdict(cost <= FSYNC_COST_TARGET)}  fsync costs <= ${percent(FSYNC_COST_TARGET)} of throughput: ` : '      '}` +
+        `${r.config.name}: ${formatRate(r.saturation.sustainedSpansPerSecond)} acknowledged spans/s (${percent(cost)} below ${single.config.name}'s ` +
+        `${formatRate(single.saturation.sustainedSpansPerSecond)}), ${formatRate(spansPerCpuSecond(r))} spans/CPU-s, ` +
+        `p99 ${(r.half.summary.latencyMs.p99 ?? Number.NaN).toFixed(2)} ms vs ${(single.half.summary.latencyMs.p99 ?? Number.NaN).toFixed(2)} ms`
+      );
+    });
+  targetLines.push(...queueLines);
 
   // gzip: what compressing the export costs, beside compression none, single thread.
   const gzipExtra = cpuPerMillion(gzip) - cpuPerMillion(single);

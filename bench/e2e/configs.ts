@@ -18,6 +18,8 @@ export interface SpanringConfig {
    * through SharedRings.
    */
   readonly workers: number;
+  /** A persistent sending queue (file_storage) for the exporter, with or without fsync. */
+  readonly storage?: { readonly fsync: boolean };
   /** What the output says about it. */
   readonly description: string;
 }
@@ -66,6 +68,24 @@ export const CONFIGS: readonly E2eConfig[] = [
   },
   {
     kind: 'spanring',
+    name: 'spanring-1t-grpc-none-queue',
+    label: 'spanring 1 thread, otlp_grpc none, file_storage',
+    exporter: 'otlp_grpc_none',
+    workers: 0,
+    storage: { fsync: false },
+    description: 'as spanring-1t-grpc-none with a persistent sending queue (file_storage, fsync: false): acknowledged after write(2)',
+  },
+  {
+    kind: 'spanring',
+    name: 'spanring-1t-grpc-none-queue-fsync',
+    label: 'spanring 1 thread, otlp_grpc none, file_storage fsync',
+    exporter: 'otlp_grpc_none',
+    workers: 0,
+    storage: { fsync: true },
+    description: 'as above with fsync: true: acknowledged after fdatasync (group commit)',
+  },
+  {
+    kind: 'spanring',
     name: 'spanring-1t-debug',
     label: 'spanring 1 thread, debug basic',
     exporter: 'debug',
@@ -95,9 +115,18 @@ function exporterYaml(kind: SpanringExporterKind, sinkPort: number): { id: strin
   }
 }
 
-/** The YAML of one Spanring configuration. The gRPC receiver is left out: the load is OTLP/HTTP. */
-export function spanringYaml(config: SpanringConfig, sinkPort: number): string {
+/**
+ * The YAML of one Spanring configuration. The gRPC receiver is left out: the load is OTLP/HTTP.
+ * `storageDir`: where a configuration with `storage` keeps its queue (a fresh directory).
+ */
+export function spanringYaml(config: SpanringConfig, sinkPort: number, storageDir?: string): string {
   const exporter = exporterYaml(config.exporter, sinkPort);
+  if (config.storage !== undefined && storageDir === undefined) throw new Error(`${config.name} needs a storage directory`);
+  const storage =
+    config.storage === undefined
+      ? { extension: [] as string[], listed: '' }
+      : { extension: [`  file_storage: { directory: ${JSON.stringify(storageDir)}, fsync: ${config.storage.fsync} }`], listed: ', file_storage' };
+  if (config.storage !== undefined) exporter.lines.push('    sending_queue: { storage: file_storage }');
   return [
     'receivers:',
     '  otlp:',
@@ -109,8 +138,9 @@ export function spanringYaml(config: SpanringConfig, sinkPort: number): string {
     ...exporter.lines,
     'extensions:',
     '  health_check: { endpoint: "127.0.0.1:0" }',
+    ...storage.extension,
     'service:',
-    '  extensions: [health_check]',
+    `  extensions: [health_check${storage.listed}]`,
     '  telemetry:',
     '    logs: { level: info }',
     '    metrics:',

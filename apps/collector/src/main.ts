@@ -8,7 +8,10 @@ import { SpanCollectorService } from '#spanring/nest';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
 import { AppModule, receivesInWorkers } from './app.module.ts';
-import { parseCli } from './cli/cli.ts';
+import { EXIT_INVALID_CONFIG, parseCli } from './cli/cli.ts';
+import { ConfigError } from './config/config-error.ts';
+import { openDurableQueue } from './storage/durable-queue.ts';
+import type { DurableLog } from '#spanring/storage';
 import type { RuntimeConfig } from './config/runtime-config.ts';
 import { HealthServer, ServiceStatus } from './health/health.module.ts';
 import { HTTP_RECEIVER_APP_OPTIONS, OtlpGrpcReceiver } from './receiver/index.ts';
@@ -32,8 +35,15 @@ function packageVersion(): string {
 
 async function run(config: RuntimeConfig): Promise<number> {
   const logger = pino({ name: 'spanring', level: config.telemetry.logLevel });
-  const app = await NestFactory.create(AppModule.forConfig(config, logger), { ...HTTP_RECEIVER_APP_OPTIONS, bufferLogs: true });
+  const durableStore = await openDurableStore(config, logger);
+  if (durableStore === 'invalid') return EXIT_INVALID_CONFIG;
+  const app = await NestFactory.create(AppModule.forConfig(config, logger, { durableStore }), { ...HTTP_RECEIVER_APP_OPTIONS, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
+  // Invariant D11: what the queue held at the last stop enters the pipeline before any receiver opens.
+  if (durableStore !== undefined) {
+    const replayed = await app.get(SpanCollectorService).collector.replayDurable();
+    logger.info(replayed, 'persistent sending queue replayed into the pipeline');
+  }
   const http = config.receivers.http;
   // In worker mode the workers serve OTLP/HTTP; the Nest app serves nothing itself.
   if (http !== undefined && !receivesInWorkers(config)) await app.listen(http.port, http.host);
@@ -55,6 +65,25 @@ async function run(config: RuntimeConfig): Promise<number> {
     // A receiver worker died: readiness is already false; drain what was accepted, exit 1.
     if (receivesInWorkers(config)) app.get(WorkerReceivers).onFailure(() => stop('receiver-failure', 1));
   });
+}
+
+/** The persistent queue's log, opened; 'invalid' after printing why its directory cannot be used. */
+async function openDurableStore(config: RuntimeConfig, logger: Logger): Promise<DurableLog | undefined | 'invalid'> {
+  const queue = config.durableQueue;
+  if (queue === undefined) return undefined;
+  if (queue.requestedWorkers > 0) {
+    logger.info(
+      { requestedWorkers: queue.requestedWorkers },
+      'receiving on the main thread: a persistent sending queue acknowledges each request after writing it, which the main thread does',
+    );
+  }
+  try {
+    return await openDurableQueue(queue, logger);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`spanring: ${error.message}\n`);
+    return 'invalid';
+  }
 }
 
 function listeningOn(app: INestApplication, config: RuntimeConfig): object {

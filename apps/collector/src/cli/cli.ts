@@ -10,6 +10,7 @@ import { loadEffectiveConfig, parseSetArgument, resolveCollectorConfig } from '.
 import type { ConfigDocument } from '../config/load-config.ts';
 import type { RuntimeConfig } from '../config/runtime-config.ts';
 import { probeExporters, toRuntimeConfig } from '../config/to-runtime-config.ts';
+import { probeDurableQueue } from '../storage/durable-queue.ts';
 import { helpText } from './help.ts';
 
 export { loadRuntimeConfig } from '../config/load-config.ts';
@@ -72,7 +73,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv, versio
     const config = toRuntimeConfig(resolveCollectorConfig(effective, env));
     if (printConfig) return { kind: 'print-config', text: stringify(effective, { lineWidth: 0, nullStr: '' }) };
     if (validate) {
-      const problems = probeExporters(config);
+      const problems = [...probeExporters(config), ...probeDurableQueue(config.durableQueue)];
       if (problems.length > 0) throw new ConfigError(problems);
       return { kind: 'validate', ok: true, text: `${source}: the configuration is valid\n` };
     }

@@ -74,7 +74,7 @@ async function receive(collector: SpanCollector, protobuf: Uint8Array, spans: Sp
 }
 
 function spanNames(exporter: RecordingExporter): string[] {
-  return exporter.spans.map((span) => span.name).sort();
+  return exporter.spans.map((span) => span.name).toSorted();
 }
 
 describe('Durability', () => {

@@ -161,8 +161,7 @@ export class Durability {
           this.logger.error({ seq, bytes: payload.byteLength, err: error }, 'a persistent queue record is not a valid request: skipped');
           return;
         }
-        for (const span of spans) (span as WireSpan).origin = seq;
-        this.tracker.openRecord(seq, spans.length);
+        if (!this.openReplayed(seq, spans)) return;
         const { accepted } = await producer.admit(spans, { timeoutMs: Number.POSITIVE_INFINITY });
         this.tracker.forget(seq, spans.length - accepted);
         this.tracker.close(seq);
@@ -173,6 +172,19 @@ export class Durability {
       this.tracker.endReplay();
     }
     return { records: this.counts.replayedRecords, spans: this.counts.replayedSpans, undecodable: this.counts.undecodable };
+  }
+
+  /** Tags and opens a replayed record; false (logged, counted) for a seq the log holds twice. */
+  private openReplayed(seq: number, spans: Span[]): boolean {
+    try {
+      this.tracker.openRecord(seq, spans.length);
+    } catch (error) {
+      this.counts.undecodable++;
+      this.logger.error({ seq, err: error }, 'a persistent queue record repeats a seq already replayed: skipped');
+      return false;
+    }
+    for (const span of spans) (span as WireSpan).origin = seq;
+    return true;
   }
 
   async close(): Promise<void> {
