@@ -54,7 +54,18 @@ export class ServerChild {
     onLine: (line: string) => void = () => undefined,
     env: Readonly<Record<string, string>> = {},
   ): ServerChild {
-    const proc = spawn(process.execPath, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...childEnv(), ...env } });
+    return ServerChild.startBinary(process.execPath, args, cwd, onLine, env);
+  }
+
+  /** Starts any executable (the otelcol peer of bench:peers) the same way. */
+  static startBinary(
+    file: string,
+    args: readonly string[],
+    cwd: string,
+    onLine: (line: string) => void = () => undefined,
+    env: Readonly<Record<string, string>> = {},
+  ): ServerChild {
+    const proc = spawn(file, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...childEnv(), ...env } });
     return new ServerChild(proc, onLine);
   }
 
